@@ -1,0 +1,1 @@
+"""MMBox runtime: supervisor, bots, engine, exchanges, store."""

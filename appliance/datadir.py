@@ -1,0 +1,75 @@
+"""Where every piece of the box's state lives inside its data directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """The box's data directory (`/data` in the image, `./var` in development)."""
+
+    root: Path
+
+    @property
+    def license(self) -> Path:
+        """Return the vendor-signed license manifest."""
+        return self.root / "license.json"
+
+    @property
+    def appliance_db(self) -> Path:
+        """Return the supervisor's database."""
+        return self.root / "appliance.db"
+
+    @property
+    def bots(self) -> Path:
+        """Return the folder holding one folder per bot."""
+        return self.root / "bots"
+
+    def bot(self, name: str) -> Path:
+        """Return one bot's private folder."""
+        return self.bots / name
+
+    def events_db(self, bot: str) -> Path:
+        """Return one bot's append-only event log."""
+        return self.bot(bot) / "events.db"
+
+    @property
+    def hsm(self) -> Path:
+        """Return the signer's folder: token files, SoftHSM config, development PIN."""
+        return self.root / "hsm"
+
+    @property
+    def softhsm_conf(self) -> Path:
+        """Return the private SoftHSM2 configuration."""
+        return self.hsm / "softhsm2.conf"
+
+    @property
+    def pin_file(self) -> Path:
+        """Return the development box's user PIN file (mode 0600; never on a production box)."""
+        return self.hsm / "user.pin"
+
+    @property
+    def run(self) -> Path:
+        """Return the folder of the box's Unix sockets."""
+        return self.root / "run"
+
+    @property
+    def signer_sock(self) -> Path:
+        """Return the signer's socket."""
+        return self.run / "signer.sock"
+
+    @property
+    def control_sock(self) -> Path:
+        """Return the supervisor's control socket."""
+        return self.run / "control.sock"
+
+    @property
+    def logs(self) -> Path:
+        """Return the folder of process logs."""
+        return self.root / "logs"
+
+    def log(self, process: str) -> Path:
+        """Return one process's log file."""
+        return self.logs / f"{process}.log"

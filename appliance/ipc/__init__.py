@@ -1,0 +1,20 @@
+"""The box's one control framing: one JSON object per line over a stream socket.
+
+Request `{"id", "op", "args"}`; reply `{"id", "ok": true, "result"}` or
+`{"id", "ok": false, "error": {"code", "message"}}`.
+"""
+
+from appliance.ipc.client import IpcClient, SyncIpcClient
+from appliance.ipc.framing import MAX_LINE, IpcError, Peer
+from appliance.ipc.server import Handler, serve_stream, serve_unix
+
+__all__ = [
+    "MAX_LINE",
+    "Handler",
+    "IpcClient",
+    "IpcError",
+    "Peer",
+    "SyncIpcClient",
+    "serve_stream",
+    "serve_unix",
+]

@@ -1,0 +1,1 @@
+"""SQLite stores: one writer process per database, everyone else read-only."""

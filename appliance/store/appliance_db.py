@@ -1,0 +1,150 @@
+"""The supervisor's database (`appliance.db`): the box's configuration and its processes.
+
+Exchanges name a key label, never a secret: the secret lives in the token only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS exchanges (
+    name TEXT PRIMARY KEY, ccxt_id TEXT NOT NULL, api_url TEXT);
+CREATE TABLE IF NOT EXISTS keys (
+    label TEXT PRIMARY KEY, exchange TEXT NOT NULL REFERENCES exchanges(name),
+    bot TEXT NOT NULL REFERENCES bots(name), kind TEXT NOT NULL, api_key TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bots (
+    name TEXT PRIMARY KEY, uid INTEGER NOT NULL, enabled INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS pairs (
+    id INTEGER PRIMARY KEY, bot TEXT NOT NULL REFERENCES bots(name),
+    exchange TEXT NOT NULL REFERENCES exchanges(name), symbol TEXT NOT NULL,
+    strategy TEXT NOT NULL, params TEXT NOT NULL DEFAULT '{}', shadow INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (bot, exchange, symbol));
+CREATE TABLE IF NOT EXISTS allowlist (cidr TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS processes (
+    name TEXT PRIMARY KEY, state TEXT NOT NULL, pid INTEGER, restarts INTEGER NOT NULL,
+    since REAL NOT NULL, detail TEXT NOT NULL DEFAULT '');
+"""
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """An exchange connection: a ccxt id and, for the simulator, its base URL."""
+
+    name: str
+    ccxt_id: str
+    api_url: str | None
+
+
+@dataclass(frozen=True)
+class ExchangeKey:
+    """A key in the token that signs for one bot on one exchange."""
+
+    label: str
+    exchange: str
+    bot: str
+    kind: str
+    api_key: str
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One market a bot quotes, with its strategy and parameters."""
+
+    bot: str
+    exchange: str
+    symbol: str
+    strategy: str
+    params: dict[str, Any] = field(default_factory=dict)
+    shadow: bool = False
+
+
+@dataclass(frozen=True)
+class Bot:
+    """A bot process: its uid and whether the operator wants it running."""
+
+    name: str
+    uid: int
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class ProcessStatus:
+    """What the supervisor last saw of one child process."""
+
+    name: str
+    state: str
+    pid: int | None
+    restarts: int
+    since: float
+    detail: str = ""
+
+
+def create_schema(db: sqlite_utils.Database) -> None:
+    """Create every table that does not exist yet."""
+    db.conn.executescript(SCHEMA)
+
+
+def settings(db: sqlite_utils.Database) -> dict[str, str]:
+    """Return every setting."""
+    return {k: v for k, v in db.execute("SELECT key, value FROM settings").fetchall()}
+
+
+def put_setting(db: sqlite_utils.Database, key: str, value: str) -> None:
+    """Set one setting."""
+    db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, value])
+
+
+def exchanges(db: sqlite_utils.Database) -> dict[str, Exchange]:
+    """Return the exchanges by name."""
+    rows = db.execute("SELECT name, ccxt_id, api_url FROM exchanges").fetchall()
+    return {name: Exchange(name, ccxt_id, url) for name, ccxt_id, url in rows}
+
+
+def exchange_keys(db: sqlite_utils.Database, bot: str | None = None) -> list[ExchangeKey]:
+    """Return the key references, of one bot or of all."""
+    sql = "SELECT label, exchange, bot, kind, api_key FROM keys"
+    rows = db.execute(sql + " WHERE bot = ?", [bot]) if bot else db.execute(sql)
+    return [ExchangeKey(*row) for row in rows.fetchall()]
+
+
+def bots(db: sqlite_utils.Database) -> list[Bot]:
+    """Return the bots in name order."""
+    rows = db.execute("SELECT name, uid, enabled FROM bots ORDER BY name").fetchall()
+    return [Bot(name, int(uid), bool(enabled)) for name, uid, enabled in rows]
+
+
+def set_bot_enabled(db: sqlite_utils.Database, name: str, enabled: bool) -> None:
+    """Record whether the operator wants a bot running."""
+    db.execute("UPDATE bots SET enabled = ? WHERE name = ?", [int(enabled), name])
+
+
+def pairs(db: sqlite_utils.Database, bot: str | None = None) -> list[Pair]:
+    """Return the pairs, of one bot or of all."""
+    sql = "SELECT bot, exchange, symbol, strategy, params, shadow FROM pairs"
+    rows = (db.execute(sql + " WHERE bot = ? ORDER BY id", [bot]) if bot
+            else db.execute(sql + " ORDER BY id")).fetchall()
+    return [Pair(b, e, s, st, json.loads(p), bool(sh)) for b, e, s, st, p, sh in rows]
+
+
+def put_process(db: sqlite_utils.Database, status: ProcessStatus) -> None:
+    """Record what the supervisor sees of one child."""
+    db.execute(
+        "INSERT OR REPLACE INTO processes (name, state, pid, restarts, since, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [status.name, status.state, status.pid, status.restarts, status.since, status.detail],
+    )
+
+
+def processes(db: sqlite_utils.Database) -> dict[str, ProcessStatus]:
+    """Return the supervisor's view of every child, by name."""
+    rows = db.execute(
+        "SELECT name, state, pid, restarts, since, detail FROM processes"
+    ).fetchall()
+    return {row[0]: ProcessStatus(*row) for row in rows}
+

@@ -1,0 +1,35 @@
+"""Open a database as its one writer (WAL) or as a read-only reader."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+
+class StoreUnavailable(Exception):
+    """A database could not be opened; the message says which and why."""
+
+
+def open_writer(path: Path) -> sqlite_utils.Database:
+    """Open path as its one writer, in WAL mode, creating it if needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    return sqlite_utils.Database(conn)
+
+
+def open_reader(path: Path) -> sqlite_utils.Database:
+    """Open path read-only; it must already exist."""
+    if not path.exists():
+        raise StoreUnavailable(f"{path} does not exist yet; is its writer running?")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"cannot read {path}: {exc}") from None
+    return sqlite_utils.Database(conn)
