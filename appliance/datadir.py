@@ -66,6 +66,11 @@ class DataDir:
         return self.run / "control.sock"
 
     @property
+    def panel_storage(self) -> Path:
+        """Return the panel's own scratch folder (NiceGUI's storage)."""
+        return self.run / "panel"
+
+    @property
     def logs(self) -> Path:
         """Return the folder of process logs."""
         return self.root / "logs"

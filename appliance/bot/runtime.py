@@ -1,0 +1,136 @@
+"""A bot process: its workers, its exchange clients, and its line to the supervisor."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from typing import Any
+
+import ccxt.async_support as ccxt_async
+
+from appliance.bot.orders import ClientIds
+from appliance.bot.worker import SymbolWorker
+from appliance.datadir import DataDir
+from appliance.exchanges.adapter import connect
+from appliance.ipc import IpcError, Peer, serve_stream
+from appliance.market.rules import MarketRules
+from appliance.store import appliance_db
+from appliance.store.database import open_reader
+from appliance.store.events import EventKind, EventLog
+from hsm.client import SignerClient
+
+log = logging.getLogger(__name__)
+
+CYCLE_SECONDS = 1.0
+"""How often a worker looks at its market (REST polling)."""
+
+
+class BotConfigError(Exception):
+    """The bot's configuration cannot be traded; the message says what to fix."""
+
+
+class BotRuntime:
+    """Run one worker per configured pair until the supervisor or a signal says stop."""
+
+    def __init__(self, data: DataDir, name: str) -> None:
+        self.data = data
+        self.name = name
+        self._stop = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._clients: dict[str, Any] = {}
+        self._events = EventLog(data.events_db(name))
+        self._workers: list[SymbolWorker] = []
+        self._control: asyncio.Task[None] | None = None
+
+    async def run(self, control: socket.socket | None) -> None:
+        """Start, quote until asked to stop, cancel every order, return."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        if control is not None:
+            reader, writer = await asyncio.open_unix_connection(sock=control)
+            self._control = asyncio.create_task(serve_stream(reader, writer, self._answer))
+        try:
+            await self._start()
+            self._events.append(EventKind.STATE, "", {"state": "running"})
+            await asyncio.gather(*(self._quote(w) for w in self._workers))
+        finally:
+            await self._shutdown()
+
+    async def _answer(self, op: str, args: dict[str, Any], peer: Peer) -> Any:
+        """Answer the supervisor: heartbeats and the request to stop."""
+        if op == "ping":
+            return {"bot": self.name, "workers": len(self._workers)}
+        if op == "shutdown":
+            self._stop.set()
+            await self._stopped.wait()
+            return {"bot": self.name, "stopped": True}
+        raise IpcError("unknown_op", f"bots answer ping and shutdown, not '{op}'")
+
+    async def _start(self) -> None:
+        db = open_reader(self.data.appliance_db)
+        try:
+            asset = appliance_db.settings(db).get("asset", "")
+            exchanges = appliance_db.exchanges(db)
+            keys = {k.exchange: k for k in appliance_db.exchange_keys(db, self.name)}
+            pairs = appliance_db.pairs(db, self.name)
+        finally:
+            db.close()
+        if not pairs:
+            raise BotConfigError(f"{self.name} has no pairs; add one in the panel")
+        signer = SignerClient(self.data.signer_sock)
+        sent = len(self._events.events(kinds=(EventKind.ORDER,)))
+        ids = ClientIds(self.name, sent)
+        for pair in pairs:
+            if pair.exchange not in keys:
+                raise BotConfigError(f"{self.name} has no key for exchange '{pair.exchange}'")
+            client = self._clients.get(pair.exchange)
+            if client is None:
+                client = connect(exchanges[pair.exchange], keys[pair.exchange], signer)
+                self._clients[pair.exchange] = client
+                await client.load_markets()
+            rules = MarketRules.from_ccxt(client.market(pair.symbol))
+            if rules.base != asset:
+                raise BotConfigError(
+                    f"{pair.symbol} is not a market of {asset}, the asset this box is licensed "
+                    "for; remove the pair"
+                )
+            worker = SymbolWorker(pair, client, self._events, rules, ids)
+            worker.restore()
+            await worker.reconcile()
+            self._workers.append(worker)
+
+    async def _quote(self, worker: SymbolWorker) -> None:
+        """Run one worker's cycles; an error other than the network's pauses its symbol only."""
+        while not self._stop.is_set():
+            try:
+                await worker.cycle()
+            except ccxt_async.NetworkError as exc:
+                log.warning("%s: network trouble, trying again: %s", worker.symbol, exc)
+            except Exception as exc:
+                log.exception("%s: worker failed; pausing the symbol", worker.symbol)
+                self._events.append(EventKind.STATE, worker.symbol, {
+                    "state": "paused", "reason": f"{type(exc).__name__}: {exc}"[:300]})
+                await self._cancel(worker)
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), CYCLE_SECONDS)
+
+    async def _cancel(self, worker: SymbolWorker) -> None:
+        try:
+            cancelled = await worker.cancel_all()
+            log.info("%s: cancelled %d open orders", worker.symbol, cancelled)
+        except Exception:
+            log.exception("%s: could not cancel open orders", worker.symbol)
+
+    async def _shutdown(self) -> None:
+        for worker in self._workers:
+            await self._cancel(worker)
+        for client in self._clients.values():
+            await client.close()
+        self._events.append(EventKind.STATE, "", {"state": "stopped"})
+        self._events.close()
+        self._stopped.set()

@@ -1,0 +1,31 @@
+"""Connect a bot to an exchange through ccxt's async API, signing through the signer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ccxt.async_support as ccxt_async
+
+from appliance.exchanges.signing import Signer, SignerMixin
+from appliance.exchanges.venue import point_at_simulator
+from appliance.store.appliance_db import Exchange, ExchangeKey
+
+
+class UnknownExchange(Exception):
+    """The configured ccxt id names no exchange ccxt knows."""
+
+
+def connect(exchange: Exchange, key: ExchangeKey, signer: Signer) -> Any:
+    """Return a ccxt async client for `exchange` whose secret is the token key's label."""
+    base = getattr(ccxt_async, exchange.ccxt_id, None)
+    if not isinstance(base, type):
+        raise UnknownExchange(
+            f"exchange '{exchange.name}' names ccxt id '{exchange.ccxt_id}', which ccxt does not "
+            "know; fix the exchange's ccxt id in the panel"
+        )
+    signed = type(f"Signed{base.__name__}", (SignerMixin, base), {})
+    client = signed({"apiKey": key.api_key, "secret": key.label, "enableRateLimit": True})
+    client.signer = signer
+    if exchange.api_url:
+        point_at_simulator(client, exchange.api_url)
+    return client

@@ -1,0 +1,46 @@
+"""Give every child's part of the data directory to that child's account, and no more."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from appliance.datadir import DataDir
+from appliance.supervisor.const import READERS_GID
+
+
+def _own(path: Path, uid: int, gid: int, mode: int) -> None:
+    os.chown(path, uid, gid, follow_symlinks=False)
+    os.chmod(path, mode)
+
+
+def _own_tree(root: Path, uid: int, gid: int) -> None:
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            os.chown(Path(folder) / name, uid, gid, follow_symlinks=False)
+    os.chown(root, uid, gid)
+
+
+def prepare(data: DataDir, signer_uid: int, panel_uid: int, bot_uids: dict[str, int]) -> None:
+    """Create the folders the children write to and, as root, hand each its own."""
+    for folder in (data.root, data.hsm, data.run, data.panel_storage, data.logs, data.bots):
+        folder.mkdir(parents=True, exist_ok=True)
+    for bot in bot_uids:
+        data.bot(bot).mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return
+    _own(data.root, 0, 0, 0o755)
+    _own(data.bots, 0, 0, 0o755)
+    _own(data.logs, 0, 0, 0o750)
+    # The signer creates its socket in run/; the supervisor (root) creates its own there too.
+    _own(data.run, signer_uid, signer_uid, 0o755)
+    _own(data.panel_storage, panel_uid, panel_uid, 0o700)
+    _own_tree(data.hsm, signer_uid, signer_uid)
+    os.chmod(data.hsm, 0o700)
+    for bot, uid in bot_uids.items():
+        _own_tree(data.bot(bot), uid, uid)
+        os.chmod(data.bot(bot), 0o750)
+    for db_file in data.root.glob(data.appliance_db.name + "*"):
+        _own(db_file, 0, READERS_GID, 0o640)
+    if data.license.exists():
+        _own(data.license, 0, 0, 0o644)

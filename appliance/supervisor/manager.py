@@ -1,0 +1,191 @@
+"""The supervisor: PID 1 of the box. Verifies the license, starts and watches every child."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from appliance.datadir import DataDir
+from appliance.ipc import IpcError, Peer, serve_unix
+from appliance.store import appliance_db
+from appliance.store.appliance_db import ProcessStatus
+from appliance.store.database import open_writer
+from appliance.supervisor import layout
+from appliance.supervisor.child import Child, ChildSpec, ChildState
+from appliance.supervisor.const import (
+    DEFAULT_PANEL_UID,
+    DEFAULT_SIGNER_UID,
+    DEVICE_KEY_LABEL,
+    READERS_GID,
+    SIGNER_READY_TIMEOUT,
+)
+from appliance.supervisor.reaper import reap
+from appliance.supervisor.sandbox import account_for
+from hsm.client import SignerClient
+from provisioning.license import License, LicenseError, verify_license
+
+log = logging.getLogger(__name__)
+
+
+class SupervisorError(Exception):
+    """The box cannot start; the message says what to do."""
+
+
+class Supervisor:
+    """Own the box's processes: start them in order, restart them, stop them in order."""
+
+    def __init__(self, data: DataDir, vendor_key: Path) -> None:
+        self.data = data
+        self.vendor_key = vendor_key
+        self.children: dict[str, Child] = {}
+        self._stop = asyncio.Event()
+        self._db = open_writer(data.appliance_db)
+        appliance_db.create_schema(self._db)
+        self._settings = appliance_db.settings(self._db)
+        self._signer_uid = int(self._settings.get("signer_uid", DEFAULT_SIGNER_UID))
+        self._panel_uid = int(self._settings.get("panel_uid", DEFAULT_PANEL_UID))
+        self._bots = appliance_db.bots(self._db)
+
+    async def run(self) -> None:
+        """Run the box until SIGTERM or SIGINT, then stop it in order."""
+        license = self._verify_license()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGCHLD, reap, self.children.values())
+        layout.prepare(self.data, self._signer_uid, self._panel_uid,
+                       {bot.name: bot.uid for bot in self._bots})
+        control = await serve_unix(self.data.control_sock, self._answer, mode=0o666)
+        try:
+            await self._start_signer()
+            await self._check_device_key(license)
+            for bot in self._bots:
+                child = self._add(self._bot_spec(bot.name, bot.uid))
+                if bot.enabled:
+                    child.start()
+            self._add(self._panel_spec()).start()
+            log.info("box running: %s", ", ".join(self.children))
+            await self._stop.wait()
+        finally:
+            control.close()
+            await self._shutdown()
+
+    def _verify_license(self) -> License:
+        try:
+            return verify_license(self.data.license, self.vendor_key)
+        except LicenseError as exc:
+            raise SupervisorError(f"license refused: {exc}") from None
+
+    async def _start_signer(self) -> None:
+        pin = self.data.pin_file
+        if not pin.exists():
+            raise SupervisorError(f"no token PIN at {pin}; provision the box first")
+        signer = self._add(self._signer_spec(pin.read_bytes().strip()))
+        client = SignerClient(self.data.signer_sock)
+        signer.probe = lambda: asyncio.to_thread(client.ping)
+        signer.start()
+        deadline = asyncio.get_running_loop().time() + SIGNER_READY_TIMEOUT
+        while signer.state is not ChildState.RUNNING:
+            late = asyncio.get_running_loop().time() > deadline
+            if signer.state is not ChildState.STARTING or late:
+                raise SupervisorError(
+                    f"the signer did not start ({signer.detail or signer.state}); "
+                    f"see {self.data.log('signer')}")
+            await asyncio.sleep(0.1)
+
+    async def _check_device_key(self, license: License) -> None:
+        client = SignerClient(self.data.signer_sock)
+        try:
+            public = await asyncio.to_thread(client.public_key, DEVICE_KEY_LABEL)
+        finally:
+            client.close()
+        if base64.b64encode(public).decode() != license.device_public_key:
+            raise SupervisorError(
+                "the token does not hold this license's device key: the license belongs to "
+                "another box; install the license issued for this one")
+
+    def _add(self, spec: ChildSpec) -> Child:
+        child = Child(spec, self.data.log(spec.name), self._record)
+        self.children[spec.name] = child
+        return child
+
+    def _record(self, child: Child) -> None:
+        log.info("%s: %s %s", child.name, child.state, child.detail)
+        appliance_db.put_process(self._db, ProcessStatus(
+            child.name, child.state.value, child.pid, child.restarts,
+            time.time(), child.detail))
+
+    async def _answer(self, op: str, args: dict[str, Any], peer: Peer) -> Any:
+        """Answer the panel on the control socket."""
+        if peer.uid not in (0, os.getuid(), self._panel_uid):
+            raise IpcError("forbidden", "only the panel may control the box")
+        if op == "status":
+            return {"processes": {
+                name: {"state": c.state.value, "pid": c.pid, "restarts": c.restarts,
+                       "detail": c.detail} for name, c in self.children.items()}}
+        if op in ("start_bot", "stop_bot"):
+            return await self._switch_bot(str(args.get("bot", "")), op == "start_bot")
+        raise IpcError(
+            "unknown_op", f"the supervisor answers status, start_bot and stop_bot, not '{op}'")
+
+    async def _switch_bot(self, name: str, enabled: bool) -> dict[str, Any]:
+        child = self.children.get(name)
+        if child is None or not child.spec.control:
+            raise IpcError("unknown_bot", f"there is no bot named '{name}'")
+        appliance_db.set_bot_enabled(self._db, name, enabled)
+        if enabled:
+            child.restarts = 0
+            child.start()
+        else:
+            await child.stop()
+        return {"bot": name, "enabled": enabled}
+
+    async def _shutdown(self) -> None:
+        """Stop the bots first (they cancel their orders through the signer), the signer last."""
+        bots = [c for c in self.children.values() if c.spec.control]
+        await asyncio.gather(*(bot.stop() for bot in bots))
+        for name in ("panel", "signer"):
+            if name in self.children:
+                await self.children[name].stop()
+        self.data.control_sock.unlink(missing_ok=True)
+        self._db.close()
+
+    def _env(self, **extra: str) -> dict[str, str]:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+               "PYTHONUNBUFFERED": "1", "HOME": str(self.data.run)}
+        return env | extra
+
+    def _python(self, module: str, *args: str) -> list[str]:
+        return [sys.executable, "-m", module, "--data", str(self.data.root), *args]
+
+    def _signer_spec(self, pin: bytes) -> ChildSpec:
+        def uid(account: int) -> int:
+            # Without root every child shares the supervisor's uid.
+            return account if os.geteuid() == 0 else os.getuid()
+
+        allowed: dict[int, set[str]] = {uid(0): {DEVICE_KEY_LABEL}}
+        bot_uids = {bot.name: bot.uid for bot in self._bots}
+        for key in appliance_db.exchange_keys(self._db):
+            allowed.setdefault(uid(bot_uids[key.bot]), set()).add(key.label)
+        allow = [f"{uid}={','.join(sorted(labels))}" for uid, labels in allowed.items()]
+        return ChildSpec(
+            "signer", self._python("hsm", *(a for entry in allow for a in ("--allow", entry))),
+            account_for(self._signer_uid), self._env(SOFTHSM2_CONF=str(self.data.softhsm_conf)),
+            stdin=pin)
+
+    def _bot_spec(self, name: str, uid: int) -> ChildSpec:
+        return ChildSpec(name, self._python("appliance.bot", "--name", name),
+                         account_for(uid, (READERS_GID,)), self._env(), control=True)
+
+    def _panel_spec(self) -> ChildSpec:
+        groups = (READERS_GID, *(bot.uid for bot in self._bots))
+        return ChildSpec("panel", self._python("ui"), account_for(self._panel_uid, groups),
+                         self._env(NICEGUI_STORAGE_PATH=str(self.data.panel_storage)))
+
