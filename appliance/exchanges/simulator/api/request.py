@@ -1,0 +1,61 @@
+"""Read a request's parameters and signer, and answer in JSON."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from aiohttp import web
+
+from appliance.exchanges.simulator import errors
+from appliance.exchanges.simulator.accounts import KEY_ALPHABET, Account
+from appliance.exchanges.simulator.api.keys import ACCOUNTS, EXCHANGE
+from appliance.exchanges.simulator.auth import API_KEY_HEADER, authenticate
+from appliance.exchanges.simulator.params import Params
+
+CLIENT_ORDER_ID_LENGTH = 22
+
+
+async def read_params(request: web.Request) -> tuple[Params, str, str]:
+    """Return a request's parameters with its raw query string and raw form body."""
+    query = request.raw_path.partition("?")[2]
+    try:
+        body = (await request.read()).decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.BinanceError(-1100, "Illegal characters found in a parameter.") from None
+    return Params.parse(query, body), query, body
+
+
+async def public_params(request: web.Request) -> Params:
+    """Return the parameters of a request to a public endpoint."""
+    params, _, _ = await read_params(request)
+    return params
+
+
+async def signed_params(request: web.Request) -> tuple[Account, Params]:
+    """Return the account that signed a request and the request's parameters."""
+    params, query, body = await read_params(request)
+    account = authenticate(
+        request.app[ACCOUNTS],
+        request.headers.get(API_KEY_HEADER),
+        params,
+        query,
+        body,
+        request.app[EXCHANGE].clock(),
+    )
+    return account, params
+
+
+def new_client_order_id() -> str:
+    """Return a random client order id like the ones Binance makes up."""
+    return "".join(secrets.choice(KEY_ALPHABET) for _ in range(CLIENT_ORDER_ID_LENGTH))
+
+
+def answer(data: Any, status: int = 200) -> web.Response:
+    """Return a JSON answer."""
+    return web.json_response(data, status=status)
+
+
+def refuse(error: errors.BinanceError) -> web.Response:
+    """Return a Binance error answer."""
+    return answer(error.body(), error.status)
