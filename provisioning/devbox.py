@@ -1,0 +1,119 @@
+"""The development box: provision a data directory that trades on a local simulator, and run it.
+
+`python -m provisioning.devbox provision --data DIR --exchange-url URL [--panel-port 8080]
+[--asset MTS] [--vendor-dir .devvendor]` opens one simulator account per bot, puts each
+account's secret into the token and forgets it, and keeps the token's user PIN in
+`hsm/user.pin` so the box can start unattended — which a production box never does.
+
+`python -m provisioning.devbox run --data DIR --simdata DIR` starts the simulator, provisions
+DIR if it is not yet a box, starts the box and prints the panel's URL; Ctrl-C stops it all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from appliance.datadir import DataDir
+from hsm.softhsm import TokenInitError
+from hsm.token import TokenError
+from provisioning import const, devrun
+from provisioning.factory import BoxSpec, ProvisioningError, is_provisioned, provision
+from provisioning.license import LicenseError
+from provisioning.sim_accounts import SimulatorError, open_account
+from provisioning.vendor import (
+    DEV_VENDOR_DIR,
+    PUBLIC_FILE,
+    VendorKeyError,
+    init_vendor,
+    load_vendor_key,
+)
+
+STARTING_BALANCES = {"USDT": "20000", "USDC": "20000"}
+ASSET_BALANCE = "10000"
+
+Command = Callable[[argparse.Namespace], int]
+FAILURES = (ProvisioningError, SimulatorError, VendorKeyError, LicenseError, TokenInitError,
+            TokenError)
+
+
+def provision_devbox(args: argparse.Namespace) -> int:
+    """Provision args.data as a development box, unless it already is one."""
+    data = DataDir(args.data)
+    if is_provisioned(data):
+        print(f"{data.root} is already provisioned ({data.license.name} exists); left alone")
+        return 0
+    init_vendor(args.vendor_dir)
+    vendor_key = load_vendor_key(args.vendor_dir)
+    balances = {args.asset: ASSET_BALANCE, **STARTING_BALANCES}
+    credentials = [open_account(args.exchange_url, bot, balances) for bot in const.BOT_UIDS]
+    spec = BoxSpec(exchange_url=args.exchange_url, asset=args.asset, panel_port=args.panel_port)
+    provision(data, spec, vendor_key, secrets.token_hex(16), credentials, keep_user_pin=True)
+    print(f"provisioned {data.root}: serial {spec.serial}, asset {spec.asset}, "
+          f"tier {spec.tier}, bots {', '.join(const.BOT_UIDS)}")
+    return 0
+
+
+def run_devbox(args: argparse.Namespace) -> int:
+    """Start the simulator and the box (provisioning it first if needed) until Ctrl-C."""
+    data = DataDir(args.data.resolve())
+    devrun.check_pairing(data, args.simdata)
+    simulator, url = devrun.start_simulator(args.simdata, args.sim_port)
+    try:
+        if not is_provisioned(data):
+            provision_devbox(argparse.Namespace(
+                data=data.root, exchange_url=url, panel_port=args.panel_port, asset=args.asset,
+                vendor_dir=args.vendor_dir))
+        elif (provisioned_url := devrun.exchange_url(data)) != url:
+            raise ProvisioningError(
+                f"{data.root} trades on {provisioned_url}, not {url}; pass its port as --sim-port")
+        supervisor = devrun.run_box(data, args.vendor_dir / PUBLIC_FILE)
+        panel = devrun.panel_url(data)
+        if devrun.wait_for_panel(panel, supervisor):
+            print(f"MMBox is running. Panel: {panel}  (Ctrl-C stops the box)", flush=True)
+        return devrun.serve_until_interrupted(supervisor)
+    finally:
+        devrun.stop(simulator)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the devbox command line, one subcommand per action."""
+    parser = argparse.ArgumentParser(prog="python -m provisioning.devbox",
+                                     description="Provision and run a development box.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    provision_cmd = commands.add_parser("provision", help="provision a data directory")
+    provision_cmd.add_argument("--data", type=Path, required=True, help="the data directory")
+    provision_cmd.add_argument("--exchange-url", required=True, help="the simulator's base URL")
+    provision_cmd.add_argument("--panel-port", type=int, default=const.PANEL_PORT)
+    provision_cmd.add_argument("--asset", default=const.DEFAULT_ASSET,
+                               help="the asset the box is locked to")
+    provision_cmd.add_argument("--vendor-dir", type=Path, default=DEV_VENDOR_DIR,
+                               help="the development vendor key folder (created if absent)")
+    provision_cmd.set_defaults(run_command=provision_devbox)
+    run_cmd = commands.add_parser("run", help="start the simulator and the box")
+    run_cmd.add_argument("--data", type=Path, required=True, help="the data directory")
+    run_cmd.add_argument("--simdata", type=Path, required=True, help="the simulator's state")
+    run_cmd.add_argument("--sim-port", type=int, default=devrun.SIMULATOR_PORT)
+    run_cmd.add_argument("--panel-port", type=int, default=const.PANEL_PORT)
+    run_cmd.add_argument("--asset", default=const.DEFAULT_ASSET)
+    run_cmd.add_argument("--vendor-dir", type=Path, default=DEV_VENDOR_DIR)
+    run_cmd.set_defaults(run_command=run_devbox)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one devbox subcommand; return its exit status."""
+    args = build_parser().parse_args(argv)
+    command: Command = args.run_command
+    try:
+        return command(args)
+    except FAILURES as exc:
+        print(f"devbox: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
