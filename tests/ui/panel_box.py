@@ -1,0 +1,113 @@
+"""A small box on disk for the panel's tests: appliance.db, two bots' events, a supervisor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from appliance.datadir import DataDir
+from appliance.ipc import IpcError, Peer
+from appliance.store.appliance_db import ProcessStatus, create_schema, put_process, put_setting
+from appliance.store.database import open_writer
+from appliance.store.events import EventKind, EventLog
+
+REPO = Path(__file__).resolve().parents[2]
+PANEL_MAIN = REPO / "ui" / "__main__.py"
+BOTS = ("bot-1", "bot-2")
+SINCE = 1_700_000_000.0
+
+
+def write_appliance_db(datadir: DataDir) -> None:
+    """Write the supervisor's database: asset MTS, two bots, their pairs, loopback allowed."""
+    db = open_writer(datadir.appliance_db)
+    create_schema(db)
+    put_setting(db, "asset", "MTS")
+    db.table("exchanges").insert({"name": "sim", "ccxt_id": "binance", "api_url": "http://127.0.0.1:1"})
+    db.table("bots").insert_all([
+        {"name": "bot-1", "uid": 1001, "enabled": 1},
+        {"name": "bot-2", "uid": 1002, "enabled": 0},
+    ])
+    db.table("pairs").insert_all([
+        {"bot": "bot-1", "exchange": "sim", "symbol": "MTS/USDT", "strategy": "spread"},
+        {"bot": "bot-2", "exchange": "sim", "symbol": "MTS/BTC", "strategy": "grid"},
+    ])
+    put_process(db, ProcessStatus("bot-1", "RUNNING", 4242, 1, SINCE))
+    put_process(db, ProcessStatus("bot-2", "STOPPED", None, 0, SINCE, "stopped by the operator"))
+    db.table("allowlist").insert({"cidr": "127.0.0.1/32"})
+    db.close()
+
+
+def fill(client_id: str, trade_id: str, side: str, price: str, amount: str, fee: str,
+         fee_asset: str, symbol: str = "MTS/USDT") -> dict[str, Any]:
+    """Return the data of a fill event."""
+    base, quote = symbol.split("/")
+    return {"client_id": client_id, "order_id": f"o-{client_id}", "trade_id": trade_id,
+            "side": side, "price": price, "amount": amount, "fee": fee, "fee_asset": fee_asset,
+            "base": base, "quote": quote}
+
+
+def order(client_id: str, side: str, price: str, amount: str) -> dict[str, Any]:
+    """Return the data of an order event."""
+    return {"client_id": client_id, "side": side, "price": price, "amount": amount}
+
+
+def ack(client_id: str) -> dict[str, Any]:
+    """Return the data of an ack event."""
+    return {"client_id": client_id, "order_id": f"o-{client_id}"}
+
+
+def write_bot_1_events(datadir: DataDir) -> None:
+    """Write bot-1's day on MTS/USDT: a bought lot, part of it sold, orders resting."""
+    log = EventLog(datadir.events_db("bot-1"))
+    s = "MTS/USDT"
+    log.append(EventKind.STATE, s, {"state": "ACTIVE", "reason": "operator"})
+    log.append(EventKind.QUOTE, s, {"mid": "1.00", "bid": ["0.99", "100"], "ask": ["1.01", "100"]})
+    log.append(EventKind.ORDER, s, order("c1", "buy", "0.99", "100"))
+    log.append(EventKind.ACK, s, ack("c1"))
+    log.append(EventKind.ORDER, s, order("c2", "sell", "1.01", "100"))
+    log.append(EventKind.ACK, s, ack("c2"))
+    log.append(EventKind.FILL, s, fill("c1", "t1", "buy", "0.99", "100", "0.1", "MTS"))
+    log.append(EventKind.FILL, s, fill("c2", "t2", "sell", "1.01", "40", "0.0404", "USDT"))
+    log.append(EventKind.ORDER, s, order("c3", "buy", "0.98", "50"))
+    log.append(EventKind.ACK, s, ack("c3"))
+    log.append(EventKind.CANCEL, s, ack("c3"))
+    log.append(EventKind.ORDER, s, order("c4", "buy", "0.985", "20"))
+    log.append(EventKind.QUOTE, s, {"mid": "1.02", "bid": ["0.985", "20"], "ask": ["1.01", "60"]})
+    log.close()
+
+
+def write_bot_2_events(datadir: DataDir) -> None:
+    """Write bot-2's grid on MTS/BTC: one buy filled, its counter order resting."""
+    log = EventLog(datadir.events_db("bot-2"))
+    s = "MTS/BTC"
+    log.append(EventKind.QUOTE, s, {"mid": "0.000025", "bid": None, "ask": None})
+    log.append(EventKind.ORDER, s, order("g1", "buy", "0.000024", "1000"))
+    log.append(EventKind.ACK, s, ack("g1"))
+    log.append(EventKind.FILL, s, fill("g1", "u1", "buy", "0.000024", "1000", "0.000000024",
+                                       "BTC", symbol=s))
+    log.append(EventKind.ORDER, s, order("g2", "sell", "0.000026", "1000"))
+    log.append(EventKind.ACK, s, ack("g2"))
+    log.close()
+
+
+@dataclass
+class ControlServer:
+    """A supervisor's control socket that knows the two bots and records what it was asked."""
+
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    statuses: int = 0
+
+    async def handle(self, op: str, args: dict[str, Any], peer: Peer) -> Any:
+        """Answer status, start_bot and stop_bot as the supervisor does."""
+        if op == "status":
+            self.statuses += 1
+            return {"processes": {name: {"state": "RUNNING", "pid": 1, "restarts": 0,
+                                         "since": SINCE, "detail": ""} for name in BOTS}}
+        if op not in ("start_bot", "stop_bot"):
+            raise IpcError("unknown_op", f"no op named {op!r}")
+        if args.get("bot") not in BOTS:
+            raise IpcError("unknown_bot", f"no bot named {args.get('bot')!r}; the bots are "
+                                          + ", ".join(BOTS))
+        self.calls.append((op, args))
+        return {"bot": args["bot"], "enabled": op == "start_bot"}

@@ -1,0 +1,85 @@
+"""The dashboard, as a simulated visitor sees and uses it."""
+
+from __future__ import annotations
+
+from nicegui import ui
+from nicegui.testing.user import User
+from panel_box import ControlServer, write_bot_2_events
+
+from appliance.datadir import DataDir
+from appliance.store.database import open_writer
+
+
+def table_rows(user: User, marker: str) -> list[dict[str, str]]:
+    """Return the rows of the table with this marker."""
+    (table,) = user.find(kind=ui.table, marker=marker).elements
+    rows: list[dict[str, str]] = table.rows
+    return rows
+
+
+async def test_each_bot_has_a_card_with_its_state_and_ledger(
+    user: User, control: ControlServer
+) -> None:
+    await user.open("/")
+
+    await user.should_see("asset MTS")
+    with user.scope(marker="bot-1"):
+        await user.should_see("RUNNING")
+        await user.should_see("Pairs: MTS/USDT on sim · spread")
+    with user.scope(marker="bot-2"):
+        await user.should_see("STOPPED")
+        await user.should_see("no events yet")
+    (position,) = table_rows(user, "bot-1-positions")
+    assert (position["symbol"], position["base"], position["average_cost"], position["mark"],
+            position["unrealized"], position["fees"]) == (
+        "MTS/USDT", "59.9", "0.99", "1.02", "1.797", "0.1394"
+    )
+    orders = table_rows(user, "bot-1-open-orders")
+    assert [(r["side"], r["price"], r["filled"]) for r in orders] == [
+        ("sell", "1.010", "40"), ("buy", "0.985", "0"),
+    ]
+    assert [r["price"] for r in table_rows(user, "bot-1-recent-fills")] == ["1.01", "0.99"]
+
+
+async def test_new_events_appear_without_reloading(
+    user: User, control: ControlServer, datadir: DataDir
+) -> None:
+    await user.open("/")
+    await user.should_see("no events yet")
+
+    write_bot_2_events(datadir)
+
+    await user.should_not_see("no events yet", retries=100)
+    assert table_rows(user, "bot-2-positions")[0]["base"] == "1,000"
+
+
+async def test_stop_asks_the_supervisor(user: User, control: ControlServer) -> None:
+    await user.open("/")
+
+    with user.scope(marker="bot-1"):
+        user.find("Stop").click()
+
+    await user.should_see("bot-1: the supervisor will stop it")
+    assert control.calls == [("stop_bot", {"bot": "bot-1"})]
+
+
+async def test_a_refusal_is_shown_as_a_notification(
+    user: User, control: ControlServer, datadir: DataDir
+) -> None:
+    db = open_writer(datadir.appliance_db)
+    db.table("bots").insert({"name": "bot-3", "uid": 1003, "enabled": 0})
+    db.close()
+    await user.open("/")
+
+    with user.scope(marker="bot-3"):
+        user.find("Start").click()
+
+    await user.should_see("bot-3: no bot named 'bot-3'")
+    assert control.calls == []
+
+
+async def test_an_unreachable_supervisor_shows_a_banner(user: User) -> None:
+    await user.open("/")
+
+    await user.should_see("The supervisor is not answering")
+    await user.should_see("RUNNING")

@@ -1,0 +1,132 @@
+"""The dashboard in a real Chromium, served by `python -m ui` as on the box."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from panel_box import REPO, ControlServer, write_bot_2_events
+from playwright.async_api import Locator, Page, async_playwright, expect
+
+from appliance.datadir import DataDir
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+STARTUP_SECONDS = 30.0
+POSITIONS, OPEN_ORDERS, RECENT_FILLS = 0, 1, 2  # the order of a card's tables
+
+
+def free_port() -> int:
+    """Return a loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    """Wait until the panel answers its health check, failing if it exits or never does."""
+    async with httpx.AsyncClient() as client:
+        for _ in range(int(STARTUP_SECONDS / 0.1)):
+            if process.poll() is not None:
+                pytest.fail(f"the panel exited with {process.returncode}")
+            try:
+                if (await client.get(f"{url}/api/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    pytest.fail(f"the panel did not answer on {url} within {STARTUP_SECONDS:g} s")
+
+
+@pytest.fixture
+async def panel_url(datadir: DataDir, tmp_path: Path) -> AsyncIterator[str]:
+    """Serve the panel of a box whose two bots have traded; yield its URL."""
+    write_bot_2_events(datadir)
+    port = free_port()
+    # NiceGUI takes PYTEST_CURRENT_TEST to mean it runs inside a test and ignores --port.
+    env = {key: value for key, value in os.environ.items() if key != "PYTEST_CURRENT_TEST"}
+    with (tmp_path / "panel.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ui", "--data", str(datadir.root), "--port", str(port)],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_until_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@asynccontextmanager
+async def open_dashboard(url: str) -> AsyncIterator[Page]:
+    """Yield the dashboard open in a headless Chromium."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            await page.goto(url)
+            yield page
+        finally:
+            await browser.close()
+
+
+async def asked_for_status(control: ControlServer) -> None:
+    """Wait until the panel has asked the supervisor for its status."""
+    for _ in range(int(STARTUP_SECONDS / 0.1)):
+        if control.statuses:
+            return
+        await asyncio.sleep(0.1)
+    pytest.fail("the panel never asked the supervisor for its status")
+
+
+def cells(card: Locator, table: int, row: int = 0) -> Locator:
+    """Return the cells of one row of one of a card's tables."""
+    return card.locator("table").nth(table).locator("tbody tr").nth(row).locator("td")
+
+
+async def test_the_operator_sees_both_bots_and_stops_one(
+    panel_url: str, control: ControlServer, tmp_path: Path
+) -> None:
+    async with open_dashboard(panel_url) as page:
+        bot_1 = page.locator(".q-card").filter(has_text="bot-1")
+        bot_2 = page.locator(".q-card").filter(has_text="bot-2")
+        await expect(cells(bot_1, POSITIONS)).to_have_text(
+            ["MTS/USDT", "59.9", "0.99", "1.02", "0.8", "1.797", "0.1394", "139.4", "2"]
+        )
+        await expect(cells(bot_2, POSITIONS)).to_have_text(
+            ["MTS/BTC", "1,000", "0.000024", "0.000025", "0", "0.001", "0.00000002", "0.024", "1"]
+        )
+        await expect(cells(bot_1, OPEN_ORDERS, row=1)).to_have_text(
+            ["MTS/USDT", "buy", "0.985", "20", "0"]
+        )
+        await expect(cells(bot_1, RECENT_FILLS)).to_contain_text(
+            ["MTS/USDT", "sell", "1.01", "40", "0.0404", "USDT"]
+        )
+        await expect(cells(bot_2, RECENT_FILLS)).to_contain_text(
+            ["MTS/BTC", "buy", "0.000024", "1,000", "0.00000002", "BTC"]
+        )
+        await asked_for_status(control)
+        await expect(page.get_by_text("not answering")).to_have_count(0)
+        await page.screenshot(path=tmp_path / "dashboard.png", full_page=True)
+
+        await bot_1.get_by_role("button", name="Stop").click()
+
+        await expect(page.get_by_text("bot-1: the supervisor will stop it")).to_be_visible()
+        await page.screenshot(path=tmp_path / "dashboard-after-stop.png", full_page=True)
+    assert control.calls == [("stop_bot", {"bot": "bot-1"})]

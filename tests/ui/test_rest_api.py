@@ -1,0 +1,97 @@
+"""The REST API under /api, called as a client on the LAN would call it."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import httpx
+from nicegui import app
+from nicegui.testing.user import User
+from panel_box import ControlServer
+
+from appliance.datadir import DataDir
+
+
+async def test_health_reports_the_asset_and_both_bot_states(user: User) -> None:
+    response = await user.http_client.get("/api/health")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok", "asset": "MTS", "bots": {"bot-1": "RUNNING", "bot-2": "STOPPED"}
+    }
+
+
+async def test_bots_carry_the_ledger_with_decimals_as_strings(user: User) -> None:
+    response = await user.http_client.get("/api/bots")
+
+    assert response.status_code == 200
+    bots = response.json()["bots"]
+    position = bots["bot-1"]["positions"][0]
+    assert {key: D(position[key]) for key in ("base", "average_cost", "mark", "realized",
+                                               "unrealized", "fees", "volume")} == {
+        "base": D("59.9"), "average_cost": D("0.99"), "mark": D("1.02"), "realized": D("0.8"),
+        "unrealized": D("1.797"), "fees": D("0.1394"), "volume": D("139.4"),
+    }
+    assert all(isinstance(position[key], str) for key in ("base", "unrealized", "volume"))
+    assert [(o["client_id"], o["side"], o["price"], o["amount"], o["filled"])
+            for o in bots["bot-1"]["open_orders"]] == [
+        ("c2", "sell", "1.01", "100", "40"), ("c4", "buy", "0.985", "20", "0"),
+    ]
+    assert [f["price"] for f in bots["bot-1"]["recent_fills"]] == ["1.01", "0.99"]
+    assert (bots["bot-1"]["state"], bots["bot-1"]["enabled"]) == ("RUNNING", True)
+    assert (bots["bot-2"]["events"], bots["bot-2"]["positions"]) == ("missing", [])
+
+
+async def test_stop_and_start_are_relayed_to_the_supervisor(
+    user: User, control: ControlServer
+) -> None:
+    stopped = await user.http_client.post("/api/bots/bot-1/stop")
+    started = await user.http_client.post("/api/bots/bot-2/start")
+
+    assert (stopped.status_code, stopped.json()) == (200, {"bot": "bot-1", "enabled": False})
+    assert (started.status_code, started.json()) == (200, {"bot": "bot-2", "enabled": True})
+    assert control.calls == [("stop_bot", {"bot": "bot-1"}), ("start_bot", {"bot": "bot-2"})]
+
+
+async def test_an_unknown_bot_is_refused_with_the_supervisors_error(
+    user: User, control: ControlServer
+) -> None:
+    response = await user.http_client.post("/api/bots/bot-9/start")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_bot"
+    assert "bot-9" in response.json()["error"]["message"]
+    assert control.calls == []
+
+
+async def test_an_unreachable_supervisor_is_a_503(user: User) -> None:
+    response = await user.http_client.post("/api/bots/bot-1/stop")
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unreachable"
+    assert "control.sock" in response.json()["error"]["message"]
+
+
+async def test_an_unreadable_appliance_db_is_a_503_with_the_reason(
+    user: User, datadir: DataDir
+) -> None:
+    assert (await user.http_client.get("/api/health")).status_code == 200
+    datadir.appliance_db.write_bytes(b"garbage" * 1000)
+
+    health = await user.http_client.get("/api/health")
+    bots = await user.http_client.get("/api/bots")
+
+    assert health.status_code == 503
+    assert health.json()["status"] == "unavailable"
+    assert "appliance.db" in health.json()["reason"]
+    assert bots.status_code == 503
+
+
+async def test_an_address_outside_the_allowlist_gets_403(user: User) -> None:
+    transport = httpx.ASGITransport(app, client=("192.0.2.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://panel") as outsider:
+        api = await outsider.get("/api/health")
+        page = await outsider.get("/")
+
+    assert (api.status_code, page.status_code) == (403, 403)
+    assert "192.0.2.7" in api.json()["error"]["message"]

@@ -1,0 +1,151 @@
+"""The panel's reader: what it shows of each bot equals the ledger worked out by hand."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+from panel_box import fill, write_bot_2_events
+
+from appliance.datadir import DataDir
+from appliance.ledger import open_orders_from_events, positions_from_events
+from appliance.store.database import StoreUnavailable
+from appliance.store.events import EventKind, EventLog, open_events, read_events
+from ui.snapshot import BotSnapshot, BoxReader, EventLogState, OrderView, PositionView
+
+
+def bot(reader: BoxReader, name: str) -> BotSnapshot:
+    """Return one bot of a fresh snapshot."""
+    return next(b for b in reader.snapshot().bots if b.name == name)
+
+
+def test_bot_1_ledger_matches_the_hand_computation(datadir: DataDir) -> None:
+    bot_1 = bot(BoxReader(datadir), "bot-1")
+
+    # Bought 100 at 0.99 paying 0.1 MTS (sold at 0.99: no PnL, 0.099 USDT of fees), then sold
+    # 40 at 1.01 paying 0.0404 USDT: realized (1.01 - 0.99) * 40; marked at the last mid 1.02.
+    assert bot_1.positions == (PositionView(
+        symbol="MTS/USDT", base=D("59.9"), average_cost=D("0.99"), mark=D("1.02"),
+        realized=D("0.80"), unrealized=D("1.797"), fees=D("0.1394"), volume=D("139.4"), fills=2,
+    ),)
+    assert bot_1.open_orders == (
+        OrderView("c2", "MTS/USDT", "sell", D("1.01"), D("100"), D("40")),
+        OrderView("c4", "MTS/USDT", "buy", D("0.985"), D("20"), D("0")),
+    )
+    assert [(f.side, f.price, f.amount, f.fee, f.fee_asset) for f in bot_1.recent_fills] == [
+        ("sell", D("1.01"), D("40"), D("0.0404"), "USDT"),
+        ("buy", D("0.99"), D("100"), D("0.1"), "MTS"),
+    ]
+    assert (bot_1.state, bot_1.enabled, bot_1.pid, bot_1.restarts) == ("RUNNING", True, 4242, 1)
+    assert [(p.symbol, p.exchange, p.strategy) for p in bot_1.pairs] == [
+        ("MTS/USDT", "sim", "spread")
+    ]
+
+
+def test_bot_without_an_event_log_shows_no_events_yet(datadir: DataDir) -> None:
+    bot_2 = bot(BoxReader(datadir), "bot-2")
+
+    assert (bot_2.events, bot_2.events_detail) == (EventLogState.MISSING, "no events yet")
+    assert (bot_2.positions, bot_2.open_orders, bot_2.recent_fills) == ((), (), ())
+    assert (bot_2.state, bot_2.enabled, bot_2.detail) == (
+        "STOPPED", False, "stopped by the operator"
+    )
+
+
+def test_a_log_written_later_is_picked_up(datadir: DataDir) -> None:
+    reader = BoxReader(datadir)
+    bot(reader, "bot-2")
+    write_bot_2_events(datadir)
+
+    bot_2 = bot(reader, "bot-2")
+
+    assert bot_2.events is EventLogState.READ
+    assert bot_2.positions == (PositionView(
+        symbol="MTS/BTC", base=D("1000"), average_cost=D("0.000024"), mark=D("0.000025"),
+        realized=D("0"), unrealized=D("0.001"), fees=D("0.000000024"), volume=D("0.024"), fills=1,
+    ),)
+    assert bot_2.open_orders == (
+        OrderView("g2", "MTS/BTC", "sell", D("0.000026"), D("1000"), D("0")),
+    )
+
+
+def test_new_events_are_folded_in_once(datadir: DataDir) -> None:
+    reader = BoxReader(datadir)
+    bot(reader, "bot-1")
+    log = EventLog(datadir.events_db("bot-1"))
+    log.append(EventKind.FILL, "MTS/USDT", fill("c2", "t3", "sell", "1.03", "19.9", "0", "USDT"))
+    log.append(EventKind.QUOTE, "MTS/USDT", {"mid": "1.05", "bid": None, "ask": None})
+    log.close()
+
+    position = bot(reader, "bot-1").positions[0]
+
+    assert (position.base, position.realized, position.fills) == (D("40.0"), D("1.596"), 3)
+    assert position.unrealized == D("1.05") * D("40") - D("0.99") * D("40")
+    assert bot(reader, "bot-1").open_orders[0].filled == D("59.9")
+
+
+def test_the_folded_ledger_equals_a_full_replay(datadir: DataDir) -> None:
+    reader = BoxReader(datadir)
+    log = EventLog(datadir.events_db("bot-1"))
+    for step in range(5):
+        bot(reader, "bot-1")
+        log.append(EventKind.ORDER, "MTS/USDT", {"client_id": f"r{step}", "side": "sell",
+                                                 "price": "1.04", "amount": "3"})
+        log.append(EventKind.FILL, "MTS/USDT", fill(f"r{step}", f"x{step}", "sell", "1.04",
+                                                    "1.5", "0.01", "USDT"))
+    log.close()
+    everything = read_events(open_events(datadir.events_db("bot-1")))
+    replayed = positions_from_events(everything)["MTS/USDT"]
+
+    bot_1 = bot(reader, "bot-1")
+
+    assert (bot_1.positions[0].base, bot_1.positions[0].realized, bot_1.positions[0].fees) == (
+        replayed.base, replayed.realized, replayed.fees
+    )
+    assert [o.client_id for o in bot_1.open_orders] == [
+        o.client_id for o in open_orders_from_events(everything)
+    ]
+
+
+def test_recent_fills_are_the_newest_twenty_newest_first(datadir: DataDir) -> None:
+    log = EventLog(datadir.events_db("bot-1"))
+    trades = [fill("c4", f"n{i}", "buy", "0.985", "0.5", "0", "USDT") for i in range(25)]
+    seqs = [log.append(EventKind.FILL, "MTS/USDT", trade) for trade in trades]
+    log.close()
+
+    fills = bot(BoxReader(datadir), "bot-1").recent_fills
+
+    assert [f.seq for f in fills] == seqs[::-1][:20]
+
+
+def test_a_quoted_pair_without_fills_is_flat_at_its_mark(datadir: DataDir) -> None:
+    log = EventLog(datadir.events_db("bot-2"))
+    log.append(EventKind.QUOTE, "MTS/BTC", {"mid": "0.000025", "bid": None, "ask": None})
+    log.close()
+
+    (position,) = bot(BoxReader(datadir), "bot-2").positions
+
+    assert (position.base, position.mark, position.unrealized, position.fills) == (
+        D("0"), D("0.000025"), D("0"), 0
+    )
+
+
+def test_an_unreadable_event_log_is_reported_on_its_bot_only(datadir: DataDir) -> None:
+    datadir.events_db("bot-2").parent.mkdir(parents=True)
+    datadir.events_db("bot-2").write_bytes(b"not a database at all" * 100)
+
+    bots = {b.name: b for b in BoxReader(datadir).snapshot().bots}
+
+    assert bots["bot-2"].events is EventLogState.UNREADABLE
+    assert str(datadir.events_db("bot-2")) in bots["bot-2"].events_detail
+    assert bots["bot-1"].events is EventLogState.READ
+
+
+def test_an_unreadable_appliance_db_raises_store_unavailable(datadir: DataDir) -> None:
+    datadir.appliance_db.write_bytes(b"garbage" * 1000)
+    reader = BoxReader(datadir)
+
+    with pytest.raises(StoreUnavailable, match=r"appliance\.db"):
+        reader.snapshot()
+    with pytest.raises(StoreUnavailable, match=r"appliance\.db"):
+        reader.health()

@@ -1,0 +1,1 @@
+"""The operator panel: a NiceGUI dashboard and a REST API beside it, read-only on the stores."""

@@ -1,0 +1,1 @@
+"""The elements the panel's pages are built from."""

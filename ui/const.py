@@ -1,0 +1,21 @@
+"""Names and defaults of the operator panel."""
+
+from __future__ import annotations
+
+DEFAULT_HOST = "127.0.0.1"
+"""Where the panel listens unless appliance.db's `panel_host` or --host says otherwise."""
+
+DEFAULT_PORT = 8080
+"""The port the panel listens on unless appliance.db's `panel_port` or --port says otherwise."""
+
+REFRESH_SECONDS = 1.0
+"""How often an open dashboard folds in new events and asks after the supervisor."""
+
+RECENT_FILLS = 20
+"""How many of a bot's newest fills the panel shows."""
+
+SUPERVISOR_TIMEOUT = 3.0
+"""How long the panel waits for the supervisor to answer one control request."""
+
+STATE_UNKNOWN = "UNKNOWN"
+"""A bot's state while the supervisor has not recorded its process yet."""

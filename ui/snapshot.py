@@ -1,0 +1,246 @@
+"""What the panel shows of the box, read from its stores into plain dataclasses.
+
+The dashboard and the REST API both render these: one reader, two views.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+
+from appliance.datadir import DataDir
+from appliance.ledger import OpenOrder, Position
+from appliance.store.appliance_db import Bot, Pair, ProcessStatus, bots, pairs, processes, settings
+from appliance.store.database import StoreUnavailable, open_reader
+from appliance.store.events import Event
+from ui.const import STATE_UNKNOWN
+from ui.ledger_tail import LedgerTail
+
+
+class EventLogState(StrEnum):
+    """How far the panel got with a bot's event log."""
+
+    READ = "read"
+    MISSING = "missing"  # the bot has not written its events.db yet
+    UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True)
+class PairView:
+    """One market a bot quotes."""
+
+    symbol: str
+    exchange: str
+    strategy: str
+    shadow: bool
+
+
+@dataclass(frozen=True)
+class PositionView:
+    """A symbol's inventory and PnL in its quote asset; mark and unrealized are None unquoted."""
+
+    symbol: str
+    base: Decimal
+    average_cost: Decimal
+    mark: Decimal | None
+    realized: Decimal
+    unrealized: Decimal | None
+    fees: Decimal
+    volume: Decimal
+    fills: int
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """An order of the bot still resting on its exchange."""
+
+    client_id: str
+    symbol: str
+    side: str
+    price: Decimal
+    amount: Decimal
+    filled: Decimal
+
+
+@dataclass(frozen=True)
+class FillView:
+    """One of the bot's trades."""
+
+    seq: int
+    ts: float
+    symbol: str
+    side: str
+    price: Decimal
+    amount: Decimal
+    fee: Decimal
+    fee_asset: str
+
+
+@dataclass(frozen=True)
+class BotSnapshot:
+    """Everything the panel shows of one bot."""
+
+    name: str
+    enabled: bool
+    state: str
+    detail: str
+    pid: int | None
+    restarts: int
+    since: float | None
+    pairs: tuple[PairView, ...]
+    events: EventLogState
+    events_detail: str
+    positions: tuple[PositionView, ...]
+    open_orders: tuple[OrderView, ...]
+    recent_fills: tuple[FillView, ...]
+
+
+@dataclass(frozen=True)
+class BoxSnapshot:
+    """The box's locked asset and its bots, in name order."""
+
+    asset: str
+    bots: tuple[BotSnapshot, ...]
+
+
+@dataclass(frozen=True)
+class BoxHealth:
+    """The locked asset and every bot's process state, from appliance.db alone."""
+
+    asset: str
+    states: dict[str, str]
+
+
+@dataclass(frozen=True)
+class BoxConfig:
+    """What the supervisor recorded in appliance.db."""
+
+    asset: str
+    bots: list[Bot]
+    pairs: list[Pair]
+    processes: dict[str, ProcessStatus]
+
+    def state_of(self, bot: str) -> str:
+        """Return a bot's process state as the supervisor last recorded it."""
+        status = self.processes.get(bot)
+        return status.state if status else STATE_UNKNOWN
+
+
+def read_config(path: Path) -> BoxConfig:
+    """Read appliance.db, or raise StoreUnavailable saying why it cannot be read."""
+    db = open_reader(path)
+    try:
+        return BoxConfig(settings(db).get("asset", ""), bots(db), pairs(db), processes(db))
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"cannot read {path}: {exc}") from None
+    finally:
+        db.close()
+
+
+class BoxReader:
+    """Read the box's configuration and follow every bot's event log."""
+
+    def __init__(self, datadir: DataDir) -> None:
+        self._datadir = datadir
+        self._tails: dict[str, LedgerTail] = {}
+
+    def health(self) -> BoxHealth:
+        """Return the asset and the bots' states; raise StoreUnavailable if appliance.db fails."""
+        config = read_config(self._datadir.appliance_db)
+        return BoxHealth(config.asset, {bot.name: config.state_of(bot.name) for bot in config.bots})
+
+    def snapshot(self) -> BoxSnapshot:
+        """Fold in new events and return the box as it stands now."""
+        config = read_config(self._datadir.appliance_db)
+        return BoxSnapshot(config.asset, tuple(self._bot(config, bot) for bot in config.bots))
+
+    def _tail(self, bot: str) -> LedgerTail:
+        """Return the tail that follows a bot's log, starting one on first use."""
+        if bot not in self._tails:
+            self._tails[bot] = LedgerTail(self._datadir.events_db(bot))
+        return self._tails[bot]
+
+    def _bot(self, config: BoxConfig, bot: Bot) -> BotSnapshot:
+        """Return one bot's snapshot."""
+        tail = self._tail(bot.name)
+        log_state, log_detail = follow(tail)
+        status = config.processes.get(bot.name)
+        bot_pairs = tuple(
+            PairView(p.symbol, p.exchange, p.strategy, p.shadow)
+            for p in config.pairs if p.bot == bot.name
+        )
+        read = log_state is EventLogState.READ
+        return BotSnapshot(
+            name=bot.name,
+            enabled=bot.enabled,
+            state=config.state_of(bot.name),
+            detail=status.detail if status else "",
+            pid=status.pid if status else None,
+            restarts=status.restarts if status else 0,
+            since=status.since if status else None,
+            pairs=bot_pairs,
+            events=log_state,
+            events_detail=log_detail,
+            positions=position_views(bot_pairs, tail) if read else (),
+            open_orders=tuple(order_view(o) for o in tail.open_orders) if read else (),
+            recent_fills=tuple(fill_view(f) for f in tail.recent_fills) if read else (),
+        )
+
+
+def follow(tail: LedgerTail) -> tuple[EventLogState, str]:
+    """Catch a tail up and say how that went."""
+    try:
+        if not tail.catch_up():
+            return EventLogState.MISSING, "no events yet"
+    except StoreUnavailable as exc:
+        return EventLogState.UNREADABLE, str(exc)
+    return EventLogState.READ, ""
+
+
+def position_views(pairs: tuple[PairView, ...], tail: LedgerTail) -> tuple[PositionView, ...]:
+    """Return one position per quoted symbol, then any other symbol the bot traded."""
+    symbols = dict.fromkeys([pair.symbol for pair in pairs] + list(tail.positions))
+    return tuple(
+        position_view(tail.positions.get(symbol) or Position(symbol), tail.marks.get(symbol))
+        for symbol in symbols
+    )
+
+
+def position_view(position: Position, mark: Decimal | None) -> PositionView:
+    """Return a position valued at a mark (unvalued without one)."""
+    return PositionView(
+        symbol=position.symbol,
+        base=position.base,
+        average_cost=position.average_cost,
+        mark=mark,
+        realized=position.realized,
+        unrealized=None if mark is None else position.unrealized(mark),
+        fees=position.fees,
+        volume=position.volume,
+        fills=position.fills,
+    )
+
+
+def order_view(order: OpenOrder) -> OrderView:
+    """Return an open order as the panel shows it."""
+    return OrderView(
+        order.client_id, order.symbol, order.side, order.price, order.amount, order.filled
+    )
+
+
+def fill_view(fill: Event) -> FillView:
+    """Return a fill event as the panel shows it."""
+    data = fill.data
+    return FillView(
+        seq=fill.seq,
+        ts=fill.ts,
+        symbol=fill.symbol,
+        side=str(data["side"]),
+        price=Decimal(str(data["price"])),
+        amount=Decimal(str(data["amount"])),
+        fee=Decimal(str(data.get("fee", "0"))),
+        fee_asset=str(data.get("fee_asset", "")),
+    )
