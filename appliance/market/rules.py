@@ -45,11 +45,11 @@ class MarketRules:
 
     def price(self, ticks: int) -> Decimal:
         """Return the exchange price of a tick count."""
-        return (self.tick * ticks).normalize()
+        return self.tick * ticks
 
     def size(self, lots: int) -> Decimal:
         """Return the exchange size of a lot count."""
-        return (self.lot * lots).normalize()
+        return self.lot * lots
 
 
 def _decimal(value: Any) -> Decimal | None:

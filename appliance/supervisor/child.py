@@ -183,23 +183,27 @@ class Child:
     async def _watch(self) -> None:
         """Ping the child while it runs; one that stops answering is killed (and restarted)."""
         process = self._process
-        while self.probe is not None and self._process is process and process is not None:
+        while self.probe is not None and self._watching(process):
             try:
                 await asyncio.wait_for(self.probe(), HEARTBEAT_TIMEOUT)
-            except (IpcError, TimeoutError, OSError) as exc:
-                if self.state is ChildState.RUNNING:
-                    log.warning("%s stopped answering (%s); killing it", self.name, exc)
+            except Exception as exc:  # whatever the probe raises, the child did not answer
+                if not self._watching(process):
+                    return
+                starting = self.state is ChildState.STARTING
+                if not starting or time.monotonic() - self._started_at > HEARTBEAT_TIMEOUT * 3:
+                    log.warning("%s did not answer (%s); killing it", self.name, exc)
                     self.kill(signal.SIGKILL)
                     return
                 await asyncio.sleep(0.2)
-                if time.monotonic() - self._started_at > HEARTBEAT_TIMEOUT * 3:
-                    log.warning("%s never answered; killing it", self.name)
-                    self.kill(signal.SIGKILL)
-                    return
                 continue
-            if self.state is ChildState.STARTING and self._process is process:
+            if self.state is ChildState.STARTING and self._watching(process):
                 self._set(ChildState.RUNNING, "")
             await asyncio.sleep(HEARTBEAT_EVERY)
+
+    def _watching(self, process: subprocess.Popen[bytes] | None) -> bool:
+        """Return whether `process` is still the one running and not being stopped."""
+        return (process is not None and self._process is process
+                and self.state in (ChildState.STARTING, ChildState.RUNNING))
 
     async def _ping(self) -> Any:
         assert self._control is not None

@@ -26,12 +26,9 @@ TERM_GRACE = 5.0
 
 READERS_GID = 6100
 """Group that may read appliance.db: the bots and the panel."""
-DEFAULT_SIGNER_UID = 6101
-DEFAULT_PANEL_UID = 6121
 
 VENDOR_KEY = Path("/etc/mmbox/vendor.pub")
 """The vendor's public key baked into the image; licenses must verify against it."""
-DEVICE_KEY_LABEL = "device"
 
 MEMORY_LIMIT = 3 * 1024**3
 """Address-space limit of each child (ccxt and NiceGUI map far more than they use)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import os
 import signal
@@ -19,17 +18,12 @@ from appliance.store.appliance_db import ProcessStatus
 from appliance.store.database import open_writer
 from appliance.supervisor import layout
 from appliance.supervisor.child import Child, ChildSpec, ChildState
-from appliance.supervisor.const import (
-    DEFAULT_PANEL_UID,
-    DEFAULT_SIGNER_UID,
-    DEVICE_KEY_LABEL,
-    READERS_GID,
-    SIGNER_READY_TIMEOUT,
-)
+from appliance.supervisor.const import READERS_GID, SIGNER_READY_TIMEOUT
 from appliance.supervisor.reaper import reap
 from appliance.supervisor.sandbox import account_for
 from hsm.client import SignerClient
 from provisioning.license import License, LicenseError, verify_license
+from provisioning.vendor import VendorKeyError, load_vendor_public_key
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +43,24 @@ class Supervisor:
         self._db = open_writer(data.appliance_db)
         appliance_db.create_schema(self._db)
         self._settings = appliance_db.settings(self._db)
-        self._signer_uid = int(self._settings.get("signer_uid", DEFAULT_SIGNER_UID))
-        self._panel_uid = int(self._settings.get("panel_uid", DEFAULT_PANEL_UID))
         self._bots = appliance_db.bots(self._db)
+        try:
+            self._signer_uid = int(self._settings["signer_uid"])
+            self._panel_uid = int(self._settings["panel_uid"])
+            self._token = self._settings["token_label"]
+            self._device_key = self._settings["device_key_label"]
+        except (KeyError, ValueError) as exc:
+            raise SupervisorError(
+                f"{data.appliance_db} lacks a valid setting {exc}; provision the box again"
+            ) from None
 
     async def run(self) -> None:
         """Run the box until SIGTERM or SIGINT, then stop it in order."""
         license = self._verify_license()
+        if self._settings.get("asset") != license.asset:
+            raise SupervisorError(
+                f"appliance.db trades {self._settings.get('asset')!r} but the license locks this "
+                f"box to {license.asset!r}; provision the box again")
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
@@ -79,8 +84,8 @@ class Supervisor:
 
     def _verify_license(self) -> License:
         try:
-            return verify_license(self.data.license, self.vendor_key)
-        except LicenseError as exc:
+            return verify_license(self.data.license, load_vendor_public_key(self.vendor_key))
+        except (LicenseError, VendorKeyError) as exc:
             raise SupervisorError(f"license refused: {exc}") from None
 
     async def _start_signer(self) -> None:
@@ -103,10 +108,10 @@ class Supervisor:
     async def _check_device_key(self, license: License) -> None:
         client = SignerClient(self.data.signer_sock)
         try:
-            public = await asyncio.to_thread(client.public_key, DEVICE_KEY_LABEL)
+            public = await asyncio.to_thread(client.public_key, self._device_key)
         finally:
             client.close()
-        if base64.b64encode(public).decode() != license.device_public_key:
+        if public != license.device_public_key:
             raise SupervisorError(
                 "the token does not hold this license's device key: the license belongs to "
                 "another box; install the license issued for this one")
@@ -170,13 +175,14 @@ class Supervisor:
             # Without root every child shares the supervisor's uid.
             return account if os.geteuid() == 0 else os.getuid()
 
-        allowed: dict[int, set[str]] = {uid(0): {DEVICE_KEY_LABEL}}
+        allowed: dict[int, set[str]] = {uid(0): {self._device_key}}
         bot_uids = {bot.name: bot.uid for bot in self._bots}
         for key in appliance_db.exchange_keys(self._db):
             allowed.setdefault(uid(bot_uids[key.bot]), set()).add(key.label)
         allow = [f"{uid}={','.join(sorted(labels))}" for uid, labels in allowed.items()]
         return ChildSpec(
-            "signer", self._python("hsm", *(a for entry in allow for a in ("--allow", entry))),
+            "signer", self._python("hsm", "--token", self._token,
+                                   *(a for entry in allow for a in ("--allow", entry))),
             account_for(self._signer_uid), self._env(SOFTHSM2_CONF=str(self.data.softhsm_conf)),
             stdin=pin)
 
