@@ -18,11 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from appliance.datadir import DataDir
+from appliance.license import LicenseError
 from hsm.softhsm import TokenInitError
 from hsm.token import TokenError
 from provisioning import const, devrun
 from provisioning.factory import BoxSpec, ProvisioningError, is_provisioned, provision
-from provisioning.license import LicenseError
 from provisioning.sim_accounts import SimulatorError, open_account
 from provisioning.vendor import (
     DEV_VENDOR_DIR,

@@ -1,80 +1,13 @@
-"""The box's license: a manifest signed by the vendor's Ed25519 key.
-
-On disk: `{"manifest": {...}, "signature": b64, "key_id": hex}`. The signature covers the
-manifest's canonical JSON (sorted keys, no spaces, ASCII, UTF-8). `key_id` names the vendor
-key that signed it (the first 8 bytes of SHA-256 over its raw public key, in hex); it is not
-signed and only serves to tell "signed by another vendor key" from "altered".
-"""
+"""Issue a box's license: its manifest signed by the vendor's key (see appliance.license)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import json
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-RESTORE = "restore the license.json the factory wrote"
-
-
-class LicenseError(Exception):
-    """The license is missing or not valid; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What a tier allows."""
-
-    bots: int
-    exchanges: int
-    users: int
-
-
-TIERS = {
-    "starter": Limits(bots=2, exchanges=1, users=2),
-    "pro": Limits(bots=2, exchanges=3, users=5),
-}
-
-
-@dataclass(frozen=True)
-class License:
-    """A verified license."""
-
-    serial: str
-    asset: str
-    tier: str
-    limits: Limits
-    device_public_key: bytes
-    issued_at: str
-
-    def manifest(self) -> dict[str, Any]:
-        """Return the manifest as the license file holds it."""
-        return {**asdict(self), "device_public_key": _b64(self.device_public_key)}
-
-
-def tier_limits(tier: str) -> Limits:
-    """Return the limits of a tier."""
-    if tier not in TIERS:
-        raise LicenseError(f"there is no tier '{tier}'; choose one of {', '.join(TIERS)}")
-    return TIERS[tier]
-
-
-def canonical(manifest: dict[str, Any]) -> bytes:
-    """Return the bytes the vendor signs: the manifest's canonical JSON."""
-    return json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
-
-
-def key_id(public_key: Ed25519PublicKey) -> str:
-    """Return the short name of a vendor public key."""
-    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return hashlib.sha256(raw).digest()[:8].hex()
+from appliance.license import License, b64, canonical, key_id, tier_limits
 
 
 def issue_license(
@@ -86,67 +19,7 @@ def issue_license(
     manifest = License(serial, asset, tier, tier_limits(tier), device_public_key, when).manifest()
     document = {
         "manifest": manifest,
-        "signature": _b64(vendor_key.sign(canonical(manifest))),
+        "signature": b64(vendor_key.sign(canonical(manifest))),
         "key_id": key_id(vendor_key.public_key()),
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
-
-
-def verify_license(source: str | Path, vendor_public_key: Ed25519PublicKey) -> License:
-    """Return the license in source (a Path to read, or the text) if the vendor signed it."""
-    where = str(source) if isinstance(source, Path) else "the license"
-    document = _document(_read(source) if isinstance(source, Path) else source, where)
-    manifest, signature = document["manifest"], document["signature"]
-    claimed, trusted = document.get("key_id"), key_id(vendor_public_key)
-    if claimed is not None and claimed != trusted:
-        raise LicenseError(f"{where} was signed by vendor key {claimed}, but this box trusts "
-                           f"{trusted}: install the license issued for this image")
-    try:
-        vendor_public_key.verify(base64.b64decode(signature, validate=True), canonical(manifest))
-    except (InvalidSignature, binascii.Error):
-        raise LicenseError(f"{where} does not match its signature: it was altered or signed "
-                           f"by another vendor; {RESTORE}") from None
-    return _license(manifest, where)
-
-
-def _read(path: Path) -> str:
-    """Return the text of a license file."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LicenseError(f"there is no license at {path}; provision the box, "
-                           "or restore license.json from the factory") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LicenseError(f"cannot read the license at {path} ({exc}); {RESTORE}") from None
-
-
-def _document(text: str, where: str) -> dict[str, Any]:
-    """Return the license document of a text, checked for shape."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LicenseError(f"{where} is not JSON ({exc.msg}); {RESTORE}") from None
-    if (not isinstance(document, dict) or not isinstance(document.get("manifest"), dict)
-            or not isinstance(document.get("signature"), str)):
-        raise LicenseError(f"{where} is not an MMBox license (it needs 'manifest' and "
-                           f"'signature'); {RESTORE}")
-    return document
-
-
-def _license(manifest: dict[str, Any], where: str) -> License:
-    """Return the License a signed manifest describes."""
-    try:
-        limits = Limits(**{name: int(value) for name, value in manifest["limits"].items()})
-        return License(
-            serial=str(manifest["serial"]), asset=str(manifest["asset"]),
-            tier=str(manifest["tier"]), limits=limits,
-            device_public_key=base64.b64decode(manifest["device_public_key"], validate=True),
-            issued_at=str(manifest["issued_at"]),
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise LicenseError(f"{where} is signed but its manifest is incomplete ({exc!r}); "
-                           "ask the vendor for a new license") from None
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()

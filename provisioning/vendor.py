@@ -18,11 +18,10 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     PublicFormat,
     load_pem_private_key,
-    load_pem_public_key,
 )
 
+from appliance.license import key_id
 from provisioning.atomic import write_atomic
-from provisioning.license import key_id
 
 PRIVATE_FILE = "vendor.key"
 PUBLIC_FILE = "vendor.pub"
@@ -60,19 +59,6 @@ def load_vendor_key(directory: Path) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise VendorKeyError(f"{path} is not an Ed25519 key; "
                              "move it away and run init again")
-    return key
-
-
-def load_vendor_public_key(path: Path) -> Ed25519PublicKey:
-    """Return the vendor public key from a vendor.pub file."""
-    try:
-        key = load_pem_public_key(_read(path))
-    except ValueError as exc:
-        raise VendorKeyError(f"{path} is not a PEM public key ({exc}); "
-                             "install the vendor's vendor.pub") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise VendorKeyError(f"{path} is not an Ed25519 public key; "
-                             "install the vendor's vendor.pub")
     return key
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from appliance.store import appliance_db
 from appliance.store.database import StoreUnavailable, open_reader
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,7 @@ def read_allowlist(path: Path) -> tuple[str, ...]:
     """Return the CIDRs of appliance.db's allowlist, or raise StoreUnavailable."""
     db = open_reader(path)
     try:
-        rows = db.execute("SELECT cidr FROM allowlist ORDER BY cidr").fetchall()
-        return tuple(str(cidr) for (cidr,) in rows)
+        return appliance_db.allowlist(db)
     except sqlite3.Error as exc:
         raise StoreUnavailable(f"cannot read the allowlist in {path}: {exc}") from None
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from appliance.ledger import OpenOrder, Position, open_orders_from_events
+from appliance.ledger import OpenOrder, Position, apply_fill_event, open_orders_from_events
 from appliance.store.database import StoreUnavailable
 from appliance.store.events import Event, EventKind, open_events, read_events
 from ui.const import RECENT_FILLS
@@ -66,16 +66,8 @@ class LedgerTail:
             self.marks[quote.symbol] = Decimal(str(mid))
 
     def _fill(self, fill: Event) -> None:
-        """Apply one fill to its symbol's position, as appliance.ledger's replay does."""
-        data = fill.data
-        position = self.positions.setdefault(fill.symbol, Position(fill.symbol))
-        position.apply_fill(
-            str(data["side"]),
-            Decimal(str(data["price"])),
-            Decimal(str(data["amount"])),
-            Decimal(str(data.get("fee", "0"))),
-            fee_in_base=data.get("fee_asset") == data.get("base"),
-        )
+        """Apply one fill to its symbol's position and keep it among the newest."""
+        apply_fill_event(self.positions, fill)
         self.recent_fills.appendleft(fill)
 
     def _follow_orders(self, new: list[Event]) -> None:

@@ -66,19 +66,23 @@ class Position:
             self.cost = price * self.base
 
 
+def apply_fill_event(positions: dict[str, Position], fill: Event) -> None:
+    """Apply one fill event to its symbol's position, creating the position if needed."""
+    data = fill.data
+    position = positions.setdefault(fill.symbol, Position(fill.symbol))
+    position.apply_fill(
+        str(data["side"]),
+        Decimal(str(data["price"])),
+        Decimal(str(data["amount"])),
+        Decimal(str(data.get("fee", "0"))),
+        fee_in_base=data.get("fee_asset") == data.get("base"),
+    )
+
+
 def positions_from_events(events: Iterable[Event]) -> dict[str, Position]:
     """Rebuild every symbol's position from the fill events of a log."""
     positions: dict[str, Position] = {}
     for event in events:
-        if event.kind is not EventKind.FILL:
-            continue
-        data = event.data
-        position = positions.setdefault(event.symbol, Position(event.symbol))
-        position.apply_fill(
-            str(data["side"]),
-            Decimal(str(data["price"])),
-            Decimal(str(data["amount"])),
-            Decimal(str(data.get("fee", "0"))),
-            fee_in_base=data.get("fee_asset") == data.get("base"),
-        )
+        if event.kind is EventKind.FILL:
+            apply_fill_event(positions, event)
     return positions

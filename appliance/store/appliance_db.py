@@ -132,6 +132,12 @@ def pairs(db: sqlite_utils.Database, bot: str | None = None) -> list[Pair]:
     return [Pair(b, e, s, st, json.loads(p), bool(sh)) for b, e, s, st, p, sh in rows]
 
 
+def allowlist(db: sqlite_utils.Database) -> tuple[str, ...]:
+    """Return the networks (CIDRs) allowed to reach the panel."""
+    rows = db.execute("SELECT cidr FROM allowlist ORDER BY cidr").fetchall()
+    return tuple(str(cidr) for (cidr,) in rows)
+
+
 def put_process(db: sqlite_utils.Database, status: ProcessStatus) -> None:
     """Record what the supervisor sees of one child."""
     db.execute(

@@ -13,6 +13,7 @@ from typing import Any
 
 from appliance.datadir import DataDir
 from appliance.ipc import IpcError, Peer, serve_unix
+from appliance.license import License, LicenseError, load_vendor_public_key, verify_license
 from appliance.store import appliance_db
 from appliance.store.appliance_db import ProcessStatus
 from appliance.store.database import open_writer
@@ -22,8 +23,6 @@ from appliance.supervisor.const import READERS_GID, SIGNER_READY_TIMEOUT
 from appliance.supervisor.reaper import reap
 from appliance.supervisor.sandbox import account_for
 from hsm.client import SignerClient
-from provisioning.license import License, LicenseError, verify_license
-from provisioning.vendor import VendorKeyError, load_vendor_public_key
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +84,7 @@ class Supervisor:
     def _verify_license(self) -> License:
         try:
             return verify_license(self.data.license, load_vendor_public_key(self.vendor_key))
-        except (LicenseError, VendorKeyError) as exc:
+        except LicenseError as exc:
             raise SupervisorError(f"license refused: {exc}") from None
 
     async def _start_signer(self) -> None:

@@ -9,13 +9,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from appliance.datadir import DataDir
+from appliance.license import verify_license
 from appliance.store import appliance_db
 from appliance.store.database import open_reader
 from hsm.const import DEFAULT_TOKEN_LABEL
 from hsm.softhsm import SOFTHSM_MODULE, TokenInitError, token_dir, use_config
 from hsm.token import KeyExists, Token
 from provisioning.factory import BoxSpec, ExchangeCredential, ProvisioningError, provision
-from provisioning.license import verify_license
 
 PIN = "factory-test-pin"
 URL = "http://127.0.0.1:9"

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.license import issue_license, verify_license
+from appliance.license import load_vendor_public_key, verify_license
+from provisioning.license import issue_license
 from provisioning.vendor import (
     PRIVATE_FILE,
     PUBLIC_FILE,
     VendorKeyError,
     init_vendor,
     load_vendor_key,
-    load_vendor_public_key,
 )
 
 REPO = Path(__file__).resolve().parents[2]

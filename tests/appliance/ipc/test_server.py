@@ -72,9 +72,9 @@ async def test_internal_error_does_not_leak_details(server: Path) -> None:
 
 
 async def test_oversized_line_closes_only_that_connection(server: Path) -> None:
-    replies = await raw(server, b'{"id": 1, "op": "echo", "args": {"x": "' + b"a" * MAX_LINE + b'"}}\n')
-    assert replies == [{"id": None, "ok": False, "error": {
-        "code": "too_long", "message": f"request line exceeds {MAX_LINE} bytes; connection closed"}}]
+    huge = b'{"id": 1, "op": "echo", "args": {"x": "' + b"a" * MAX_LINE + b'"}}\n'
+    (reply,) = await raw(server, huge)
+    assert reply["ok"] is False and reply["error"]["code"] == "too_long"
     assert await IpcClient(server).call("echo") == {"args": {}, "uid": os.getuid()}
 
 

@@ -1,4 +1,4 @@
-"""A child that speaks the supervisor's control channel: `python control_child.py MODE --control-fd N`.
+"""A child on the supervisor's control channel: `python control_child.py MODE --control-fd N`.
 
 MODE `obedient` answers ping and exits on shutdown; `mute` never answers anything.
 """
