@@ -16,7 +16,7 @@ SIMDATA="${MMBOX_SIMDATA:-$ROOT/simdata}"
 DEBS=(
   python3.11 python3.11-venv python3.11-dev python3-gi gcc
   softhsm2 opensc sqlite3 ca-certificates
-  chromium
+  chromium fonts-liberation
   runc umoci buildah skopeo bubblewrap dpkg-dev
   umockdev gir1.2-umockdev-1.0
 )

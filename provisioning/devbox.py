@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -59,9 +60,12 @@ def provision_devbox(args: argparse.Namespace) -> int:
 
 def run_devbox(args: argparse.Namespace) -> int:
     """Start the simulator and the box (provisioning it first if needed) until Ctrl-C."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)
     data = DataDir(args.data.resolve())
     devrun.check_pairing(data, args.simdata)
     simulator, url = devrun.start_simulator(args.simdata, args.sim_port)
+    supervisor = None
     try:
         if not is_provisioned(data):
             provision_devbox(argparse.Namespace(
@@ -74,8 +78,13 @@ def run_devbox(args: argparse.Namespace) -> int:
         panel = devrun.panel_url(data)
         if devrun.wait_for_panel(panel, supervisor):
             print(f"MMBox is running. Panel: {panel}  (Ctrl-C stops the box)", flush=True)
-        return devrun.serve_until_interrupted(supervisor)
+        return supervisor.wait()
+    except KeyboardInterrupt:
+        print("\nstopping: the bots cancel their orders first…", flush=True)
+        return 0
     finally:
+        if supervisor is not None:
+            devrun.stop(supervisor)
         devrun.stop(simulator)
 
 

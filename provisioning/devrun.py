@@ -101,14 +101,3 @@ def run_box(data: DataDir, vendor_public: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "appliance.supervisor", "--data", str(data.root),
          "--vendor-key", str(vendor_public)], start_new_session=True)
-
-
-def serve_until_interrupted(supervisor: subprocess.Popen[bytes]) -> int:
-    """Wait for Ctrl-C or SIGTERM, or for the box to stop by itself; return its status."""
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        return supervisor.wait()
-    except KeyboardInterrupt:
-        print("\nstopping: the bots cancel their orders first…", flush=True)
-        stop(supervisor)
-        return 0
