@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -35,6 +36,13 @@ def start_simulator(state: Path, *extra: str) -> RunningSimulator:
         process.kill()
         raise RuntimeError(f"simulator did not start: {line!r}")
     return RunningSimulator(line.split()[-1], state, process)
+
+
+def free_port() -> int:
+    """Return a loopback TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def stop_process(process: subprocess.Popen[str]) -> None:

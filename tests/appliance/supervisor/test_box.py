@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ import pytest
 
 from appliance.datadir import DataDir
 from appliance.store.events import EventKind, open_events, read_events
-from tests.conftest import REPO, RunningSimulator, start_simulator, stop_process
+from tests.conftest import REPO, RunningSimulator, free_port, start_simulator, stop_process
 
 pytestmark = pytest.mark.e2e
 BOTS = ("bot-1", "bot-2")
@@ -54,12 +53,6 @@ def eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
             pass
         time.sleep(0.5)
     pytest.fail(f"within {timeout:.0f} s: {what}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
