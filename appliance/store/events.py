@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     FILL = "fill"  # a trade: {"client_id", "order_id", "trade_id", "side", "price", "amount",
     #                "fee", "fee_asset", "base", "quote"}
     CANCEL = "cancel"  # an order left the book unfilled: {"client_id", "order_id"}
+    RISK = "risk"  # a risk trip: {"trip", "reason", "state"}
 
 
 @dataclass(frozen=True)
