@@ -7,16 +7,18 @@ import contextlib
 import logging
 import signal
 import socket
+import time
 from typing import Any
 
 import ccxt.async_support as ccxt_async
 
-from appliance.bot.orders import ClientIds
 from appliance.bot.worker import SymbolWorker
 from appliance.datadir import DataDir
 from appliance.exchanges.adapter import connect
 from appliance.ipc import IpcError, Peer, serve_stream
 from appliance.market.rules import MarketRules
+from appliance.orders.budget import RateBudget
+from appliance.orders.live import ClientIds
 from appliance.store import appliance_db
 from appliance.store.database import open_reader
 from appliance.store.events import EventKind, EventLog
@@ -26,6 +28,9 @@ log = logging.getLogger(__name__)
 
 CYCLE_SECONDS = 1.0
 """How often a worker looks at its market (REST polling)."""
+ORDER_BURST = 10
+ORDERS_PER_SECOND = 5.0
+"""The rate budget for order requests on one exchange account, well inside Binance's."""
 
 
 class BotConfigError(Exception):
@@ -41,6 +46,7 @@ class BotRuntime:
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
         self._clients: dict[str, Any] = {}
+        self._budgets: dict[str, RateBudget] = {}
         self._events = EventLog(data.events_db(name))
         self._workers: list[SymbolWorker] = []
         self._control: asyncio.Task[None] | None = None
@@ -91,6 +97,8 @@ class BotRuntime:
             if client is None:
                 client = connect(exchanges[pair.exchange], keys[pair.exchange], signer)
                 self._clients[pair.exchange] = client
+                self._budgets[pair.exchange] = RateBudget(
+                    ORDER_BURST, ORDERS_PER_SECOND, time.monotonic())
                 await client.load_markets()
             rules = MarketRules.from_ccxt(client.market(pair.symbol))
             if rules.base != asset:
@@ -98,7 +106,8 @@ class BotRuntime:
                     f"{pair.symbol} is not a market of {asset}, the asset this box is licensed "
                     "for; remove the pair"
                 )
-            worker = SymbolWorker(pair, client, self._events, rules, ids)
+            budget = self._budgets[pair.exchange]
+            worker = SymbolWorker(pair, client, self._events, rules, ids, budget)
             worker.restore()
             await worker.reconcile()
             self._workers.append(worker)

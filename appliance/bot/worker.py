@@ -3,21 +3,37 @@
 from __future__ import annotations
 
 import logging
+import time
 from decimal import Decimal
 from typing import Any
 
 import ccxt.async_support as ccxt_async
 
-from appliance.bot.orders import ClientIds, LiveOrder
 from appliance.ledger import Position, open_orders_from_events, positions_from_events
 from appliance.market.rules import MarketRules
 from appliance.market.view import MarketView, others_best
+from appliance.orders.budget import RateBudget
+from appliance.orders.live import ClientIds, LiveOrder
+from appliance.orders.plan import Tolerance, plan_orders
+from appliance.orders.refusals import Refusal, RefusalMemory
 from appliance.store.appliance_db import Pair
 from appliance.store.events import EventKind, EventLog
 from appliance.strategies.quote import Quote, Side
 from appliance.strategies.spread import SpreadParams, spread_quotes
 
 log = logging.getLogger(__name__)
+
+REFUSAL_COOLDOWN_S = 10.0
+"""How long an order like one the exchange refused is held back."""
+
+
+def refusal_of(exc: Exception) -> Refusal:
+    """Return what kind of refusal a ccxt error is."""
+    if isinstance(exc, ccxt_async.OrderImmediatelyFillable):
+        return Refusal.POST_ONLY
+    if isinstance(exc, ccxt_async.InsufficientFunds):
+        return Refusal.INSUFFICIENT_BALANCE
+    return Refusal.OTHER
 
 
 def dec(value: Any) -> Decimal:
@@ -29,7 +45,8 @@ class SymbolWorker:
     """Quote one pair on one exchange until told to stop; then cancel what rests."""
 
     def __init__(
-        self, pair: Pair, client: Any, events: EventLog, rules: MarketRules, ids: ClientIds
+        self, pair: Pair, client: Any, events: EventLog, rules: MarketRules, ids: ClientIds,
+        budget: RateBudget,
     ) -> None:
         self.pair = pair
         self.symbol = pair.symbol
@@ -38,6 +55,9 @@ class SymbolWorker:
         self._events = events
         self._rules = rules
         self._ids = ids
+        self._budget = budget
+        self._tolerance = Tolerance()
+        self._refusals = RefusalMemory(REFUSAL_COOLDOWN_S)
         self._live: dict[str, LiveOrder] = {}
         self._client_of_order: dict[str, str] = {}
         self._last_trade = 0
@@ -111,16 +131,15 @@ class SymbolWorker:
             "mid": mid, "bid": by_side.get(Side.BUY), "ask": by_side.get(Side.SELL)})
 
     async def _apply(self, desired: list[Quote]) -> None:
-        """Send only the cancels and creates needed to turn the live orders into `desired`."""
-        wanted = {q.side: q for q in desired}
-        for side in Side:
-            current = [o for o in self._live.values() if o.side is side]
-            quote = wanted.get(side)
-            keep = next((o for o in current if quote and o.price_ticks == quote.price_ticks), None)
-            for order in current:
-                if order is not keep and order.order_id is not None:
-                    await self._cancel(order.order_id, order.client_id)
-            if quote is not None and keep is None:
+        """Send only the cancels and creates needed, cancels first, within the rate budget."""
+        now = time.monotonic()
+        plan = plan_orders(desired, list(self._live.values()), self._tolerance)
+        for order in plan.cancels:
+            if order.order_id is None or not self._budget.take(now):
+                return
+            await self._cancel(order.order_id, order.client_id)
+        for quote in plan.creates:
+            if self._refusals.allows(now, quote) and self._budget.take(now):
                 await self._create(quote)
 
     async def _create(self, quote: Quote) -> None:
@@ -140,8 +159,9 @@ class SymbolWorker:
             self._live[client_id] = order
             return
         except ccxt_async.ExchangeError as exc:
+            self._refusals.refused(time.monotonic(), quote, refusal_of(exc))
             self._events.append(EventKind.REJECT, self.symbol, {
-                "client_id": client_id, "error": str(exc)[:300]})
+                "client_id": client_id, "reason": refusal_of(exc).value, "error": str(exc)[:300]})
             return
         self._acknowledge(order, str(placed["id"]))
 

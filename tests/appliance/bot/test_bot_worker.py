@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -13,11 +14,12 @@ from typing import Any
 import ccxt.async_support as ccxt_async
 import pytest
 
-from appliance.bot.orders import ClientIds
 from appliance.bot.worker import SymbolWorker
 from appliance.exchanges.venue import point_at_simulator
 from appliance.ledger import open_orders_from_events
 from appliance.market.rules import MarketRules
+from appliance.orders.budget import RateBudget
+from appliance.orders.live import ClientIds
 from appliance.store.appliance_db import Pair
 from appliance.store.events import EventKind, EventLog
 from provisioning.const import SPREAD_PARAMS
@@ -40,7 +42,8 @@ async def client(simulator: RunningSimulator) -> AsyncIterator[Any]:
 def worker_for(client: Any, log: EventLog, pair: Pair = PAIR) -> SymbolWorker:
     rules = MarketRules.from_ccxt(client.market(pair.symbol))
     sent = len(log.events(kinds=(EventKind.ORDER,)))
-    worker = SymbolWorker(pair, client, log, rules, ClientIds("bot-1", sent))
+    budget = RateBudget(10, 5.0, time.monotonic())
+    worker = SymbolWorker(pair, client, log, rules, ClientIds("bot-1", sent), budget)
     worker.restore()
     return worker
 
