@@ -136,13 +136,22 @@ class Supervisor:
                        "detail": c.detail} for name, c in self.children.items()}}
         if op in ("start_bot", "stop_bot"):
             return await self._switch_bot(str(args.get("bot", "")), op == "start_bot")
-        raise IpcError(
-            "unknown_op", f"the supervisor answers status, start_bot and stop_bot, not '{op}'")
+        if op == "symbol_action":
+            bot = self._bot_child(str(args.get("bot", "")))
+            result = await bot.ask("symbol_action", symbol=args.get("symbol"),
+                                   action=args.get("action"))
+            return {"bot": bot.name, **result}
+        raise IpcError("unknown_op", f"the supervisor answers status, start_bot, stop_bot and "
+                                     f"symbol_action, not '{op}'")
 
-    async def _switch_bot(self, name: str, enabled: bool) -> dict[str, Any]:
+    def _bot_child(self, name: str) -> Child:
         child = self.children.get(name)
         if child is None or not child.spec.control:
             raise IpcError("unknown_bot", f"there is no bot named '{name}'")
+        return child
+
+    async def _switch_bot(self, name: str, enabled: bool) -> dict[str, Any]:
+        child = self._bot_child(name)
         appliance_db.set_bot_enabled(self._db, name, enabled)
         if enabled:
             child.restarts = 0
