@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
+from functools import cached_property
 from typing import Any
 
 
@@ -42,6 +43,16 @@ class MarketRules:
     def size_lots(self, size: Decimal) -> int:
         """Return a size in whole lots, rounded down."""
         return int((size / self.lot).to_integral_value(ROUND_FLOOR))
+
+    def min_lots(self, price_ticks: int) -> int:
+        """Return the fewest lots (one at least) an order at `price_ticks` needs: min notional."""
+        numerator, denominator = self._min_notional_ticks_lots
+        return max(1, -(-numerator // (denominator * price_ticks)))
+
+    @cached_property
+    def _min_notional_ticks_lots(self) -> tuple[int, int]:
+        """Return min notional in tick·lot units as an exact integer ratio (hot paths need ints)."""
+        return (self.min_notional / (self.tick * self.lot)).as_integer_ratio()
 
     def price(self, ticks: int) -> Decimal:
         """Return the exchange price of a tick count."""

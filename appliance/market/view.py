@@ -10,10 +10,18 @@ from fractions import Fraction
 
 @dataclass(frozen=True)
 class MarketView:
-    """Best bid and ask of other participants, in ticks."""
+    """Best bid and ask of other participants in ticks, their lots, and how lively the market is.
+
+    `volatility_bps` is in basis points per square root of a second; `age` is the seconds since
+    the book last changed.
+    """
 
     best_bid: int
     best_ask: int
+    bid_lots: int = 0
+    ask_lots: int = 0
+    volatility_bps: float = 0.0
+    age: float = 0.0
 
     @property
     def mid(self) -> Fraction:
@@ -21,22 +29,44 @@ class MarketView:
         return Fraction(self.best_bid + self.best_ask, 2)
 
     @property
+    def microprice(self) -> Fraction:
+        """Return the size-weighted mid in ticks: nearer the side with fewer lots behind it."""
+        total = self.bid_lots + self.ask_lots
+        if total == 0:
+            return self.mid
+        return Fraction(self.best_bid * self.ask_lots + self.best_ask * self.bid_lots, total)
+
+    @property
+    def spread(self) -> int:
+        """Return the distance from best bid to best ask in ticks."""
+        return self.best_ask - self.best_bid
+
+    @property
     def crossed(self) -> bool:
         """Return whether the book is crossed or locked, so no safe quote exists."""
         return self.best_bid >= self.best_ask
 
 
-def others_best(
-    levels: Sequence[tuple[int, int]], own: Iterable[tuple[int, int]]
-) -> int | None:
-    """Return the best price of `levels` (best first) once the box's own lots are taken out.
+def others_top(
+    levels: Iterable[tuple[int, int]], own: Iterable[tuple[int, int]]
+) -> tuple[int, int] | None:
+    """Return the best (price_ticks, lots) of `levels` (best first) without the box's own lots.
 
-    `levels` and `own` are (price_ticks, size_lots); own orders at a price reduce that level.
+    `levels` and `own` are (price_ticks, size_lots); own orders at a price reduce that level,
+    and a level left with no lots of others is skipped.
     """
     own_lots = Counter[int]()
     for price, lots in own:
         own_lots[price] += lots
     for price, lots in levels:
         if lots > own_lots[price]:
-            return price
+            return price, lots - own_lots[price]
     return None
+
+
+def others_best(
+    levels: Sequence[tuple[int, int]], own: Iterable[tuple[int, int]]
+) -> int | None:
+    """Return the best price of `levels` (best first) once the box's own lots are taken out."""
+    top = others_top(levels, own)
+    return None if top is None else top[0]
