@@ -6,7 +6,6 @@ reduces exposure is the likelier to fill; the spread itself is never widened by 
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 from fractions import Fraction
 
@@ -17,6 +16,8 @@ from appliance.market.view import MarketView
 from appliance.strategies.quote import Quote, Side
 
 BPS = Fraction(1, 10_000)
+CENTI_BPS = 1_000_000
+"""Hundredths of a basis point in a whole: spread works in these integers."""
 
 
 class SpreadParams(BaseModel):
@@ -29,6 +30,10 @@ class SpreadParams(BaseModel):
     max_inventory: Decimal = Field(gt=0, description="no more buying (selling) beyond +(-) this")
     skew_bps: float = Field(default=0, ge=0, le=1000, description="shift at max inventory")
     band_bps: float = Field(default=200, gt=0, le=5000, description="no quote further from mid")
+
+    def centi_bps(self, name: str) -> int:
+        """Return a basis-point parameter in hundredths of a basis point, as an integer."""
+        return round(float(getattr(self, name)) * 100)
 
     @model_validator(mode="after")
     def _fits_band(self) -> SpreadParams:
@@ -43,30 +48,30 @@ class SpreadParams(BaseModel):
 def spread_quotes(
     view: MarketView, inventory: Decimal, params: SpreadParams, rules: MarketRules
 ) -> list[Quote]:
-    """Return the bid and ask to rest, never crossing the others' best prices."""
+    """Return the bid and ask to rest, never crossing the others' best prices.
+
+    Integer arithmetic only (this runs on every market event): every price below is a
+    numerator over one common denominator `den`, in ticks.
+    """
     if view.crossed:
         return []
-    mid = view.mid
-    ratio = Fraction(inventory) / Fraction(params.max_inventory)
-    exposure = max(Fraction(-1), min(Fraction(1), ratio))
-    shift = mid * Fraction(params.skew_bps) * BPS * exposure
-    half = mid * Fraction(params.half_spread_bps) * BPS
-    band = mid * Fraction(params.band_bps) * BPS
-    bid = min(math.floor(mid - half - shift), view.best_ask - 1)
-    ask = max(math.ceil(mid + half - shift), view.best_bid + 1)
-    bid, ask = max(bid, math.ceil(mid - band)), min(ask, math.floor(mid + band))
+    max_lots = max(1, rules.size_lots(params.max_inventory))
+    held = max(-max_lots, min(max_lots, int(inventory / rules.lot)))
+    mid2 = view.best_bid + view.best_ask  # twice the mid
+    den = 2 * CENTI_BPS * max_lots
+    mid = mid2 * CENTI_BPS * max_lots
+    half = mid2 * params.centi_bps("half_spread_bps") * max_lots
+    shift = mid2 * params.centi_bps("skew_bps") * held
+    band = mid2 * params.centi_bps("band_bps") * max_lots
+    bid = min((mid - half - shift) // den, view.best_ask - 1, (mid + band) // den)
+    ask = max(-((shift - mid - half) // den), view.best_bid + 1, -((band - mid) // den))
+    bid, ask = max(bid, -((band - mid) // den)), min(ask, (mid + band) // den)
     if bid >= ask or bid <= 0:
         return []
+    size = max(1, rules.size_lots(params.order_size))
     quotes = []
-    if exposure < 1:
-        quotes.append(Quote(Side.BUY, bid, _lots(bid, params.order_size, rules)))
-    if exposure > -1:
-        quotes.append(Quote(Side.SELL, ask, _lots(ask, params.order_size, rules)))
+    if held < max_lots:
+        quotes.append(Quote(Side.BUY, bid, max(size, rules.min_lots(bid))))
+    if held > -max_lots:
+        quotes.append(Quote(Side.SELL, ask, max(size, rules.min_lots(ask))))
     return quotes
-
-
-def _lots(price_ticks: int, size: Decimal, rules: MarketRules) -> int:
-    """Return the quote size in lots, raised to the market's minimum notional if needed."""
-    lots = max(1, rules.size_lots(size))
-    notional_per_lot = rules.price(price_ticks) * rules.lot
-    return max(lots, math.ceil(rules.min_notional / notional_per_lot))
