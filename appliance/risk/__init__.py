@@ -1,0 +1,1 @@
+"""Risk: symbol states, limits and kill switches, checked before every order leaves."""

@@ -1,0 +1,97 @@
+"""Market integrity: no self-trade across the box's bots, a minimum resting time, an OTR cap."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from appliance.compliance.integrity import CancelCause, MarketIntegrity
+from appliance.compliance.rules import ComplianceRules
+from appliance.compliance.self_trade import would_self_trade
+from appliance.orders.live import LiveOrder
+from appliance.risk.window import DAY_S
+from appliance.strategies.quote import Quote, Side
+
+MIDNIGHT = 20_000 * DAY_S  # a UTC midnight
+NOW = MIDNIGHT + 3600.0
+RULES = ComplianceRules(min_rest_s=1.0, max_order_to_trade=3)
+
+own_books = st.lists(st.builds(Quote, st.sampled_from(Side), st.integers(90, 110),
+                               st.integers(1, 5)), max_size=10)
+
+
+def matches_in_a_book(side: Side, price_ticks: int, own: list[Quote]) -> bool:
+    """Return whether a price-time book holding `own` would fill part of the new order."""
+    asks = [q.price_ticks for q in own if q.side is Side.SELL]
+    bids = [q.price_ticks for q in own if q.side is Side.BUY]
+    if side is Side.BUY:
+        return bool(asks) and price_ticks >= min(asks)
+    return bool(bids) and price_ticks <= max(bids)
+
+
+@given(own_books, st.sampled_from(Side), st.integers(85, 115))
+def test_an_allowed_order_never_crosses_an_own_order(
+    own: list[Quote], side: Side, price_ticks: int
+) -> None:
+    allowed = MarketIntegrity(RULES).check_order(NOW, side, price_ticks, own).allowed
+    assert allowed is not matches_in_a_book(side, price_ticks, own)
+    assert would_self_trade(side, price_ticks, own) is not allowed
+
+
+def test_a_bid_at_an_own_ask_of_another_bot_is_refused() -> None:
+    this_bot = [LiveOrder("mmbox-bot-1-7", Side.BUY, 99, 10, "1")]
+    other_bot = [Quote(Side.SELL, 101, 3)]
+    integrity = MarketIntegrity(RULES)
+    verdict = integrity.check_order(NOW, Side.BUY, 101, [*this_bot, *other_bot])
+    assert not verdict.allowed
+    assert verdict.reason == ("a buy at 101 ticks would trade against the box's own sell "
+                              "at 101 ticks")
+    assert integrity.check_order(NOW, Side.BUY, 100, [*this_bot, *other_bot]).allowed
+    assert not integrity.check_order(NOW, Side.SELL, 99, this_bot).allowed
+    assert integrity.check_order(NOW, Side.SELL, 100, this_bot).allowed
+
+
+def test_an_order_rests_its_minimum_time_before_it_is_replaced() -> None:
+    integrity = MarketIntegrity(RULES)
+    early = integrity.check_cancel(NOW + 0.5, NOW, CancelCause.REPLACE)
+    assert not early.allowed
+    assert early.reason == (
+        "the order has rested 0.500 s of the 1 s it must rest before it is replaced")
+    assert integrity.check_cancel(NOW + 1.0, NOW, CancelCause.REPLACE).allowed
+
+
+@pytest.mark.parametrize("cause", [CancelCause.RISK_TRIP, CancelCause.OPERATOR,
+                                   CancelCause.SHUTDOWN])
+def test_stopping_cancels_at_once(cause: CancelCause) -> None:
+    assert MarketIntegrity(RULES).check_cancel(NOW + 0.01, NOW, cause).allowed
+
+
+def test_the_order_to_trade_ratio_is_capped_per_utc_day() -> None:
+    integrity = MarketIntegrity(RULES)
+    assert all(integrity.check_order(NOW + t, Side.BUY, 100, []).allowed for t in range(3))
+    refused = integrity.check_order(NOW + 3, Side.BUY, 100, [])
+    assert (refused.allowed, refused.reason) == (
+        False, "3 orders for 0 fills today (UTC) reach the order-to-trade cap of 3")
+    integrity.observe_fill(NOW + 4)
+    assert not integrity.check_order(NOW + 5, Side.BUY, 100, []).allowed
+    integrity.observe_fill(NOW + 6)
+    assert all(integrity.check_order(NOW + 7, Side.BUY, 100, []).allowed for _ in range(3))
+    assert not integrity.check_order(NOW + 8, Side.BUY, 100, []).allowed
+    assert integrity.check_order(MIDNIGHT + DAY_S, Side.BUY, 100, []).allowed
+
+
+def test_a_refused_self_trade_does_not_count_as_an_order() -> None:
+    integrity = MarketIntegrity(RULES)
+    own = [Quote(Side.SELL, 100, 1)]
+    for _ in range(5):
+        assert not integrity.check_order(NOW, Side.BUY, 100, own).allowed
+    assert all(integrity.check_order(NOW, Side.BUY, 99, own).allowed for _ in range(3))
+
+
+@pytest.mark.parametrize("rules", [
+    {"min_rest_s": -1}, {"max_order_to_trade": 0}, {"min_resting": 1}])
+def test_rules_out_of_range_or_unknown_are_refused(rules: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        ComplianceRules.model_validate(rules)
