@@ -77,6 +77,11 @@ cmd_test() {
   "$PY" -m pytest "$@"
 }
 
+cmd_bench() {
+  setup
+  "$PY" -m pytest tests -m bench -q -s -p no:cacheprovider "$@"
+}
+
 cmd_image() {
   setup
   exec bash "$ROOT/image/build-image.sh" "$@"
@@ -96,13 +101,14 @@ usage() {
 usage: ./build.sh COMMAND [ARGS]
   run     provision a development box under ./var, start the simulator and the box
   test    run ruff, mypy and every test (extra arguments go to pytest)
+  bench   run the benchmarks and print their figures and ratios
   image   build the scratch OCI image under ./build/image
   lock    re-resolve requirements*.lock from pyproject.toml
 USAGE
 }
 
 case "${1:-}" in
-  run|test|image|lock) c=$1; shift; "cmd_$c" "$@" ;;
+  run|test|bench|image|lock) c=$1; shift; "cmd_$c" "$@" ;;
   setup) setup ;;
   *) usage; exit 2 ;;
 esac

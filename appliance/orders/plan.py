@@ -8,7 +8,6 @@ market that barely moves costs no messages (seed 004: minimal churn).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,7 +60,7 @@ def plan_orders(desired: list[Quote], live: list[LiveOrder], tolerance: Toleranc
 
 def _closest(quote: Quote, resting: list[LiveOrder], tolerance: Tolerance) -> LiveOrder | None:
     """Return the resting order nearest in price that still serves the quote, if any."""
-    enough = Fraction(tolerance.min_size_ratio) * quote.size_lots
+    enough = tolerance.min_size_ratio * quote.size_lots  # a size threshold, not a price
     fits = [o for o in resting
             if abs(o.price_ticks - quote.price_ticks) <= tolerance.price_ticks
             and o.remaining_lots >= enough and o.remaining_lots <= quote.size_lots]

@@ -1,0 +1,101 @@
+"""Benchmark: order messages against cancel-all-and-replace, and market-event-to-intent latency.
+
+Run with `./build.sh bench`. The market path is recorded once per run from the simulator's
+own outside market (seeded), then both policies replay the very same path.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import statistics
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from appliance.exchanges.simulator.exchange import SpotExchange
+from appliance.exchanges.simulator.listing import parse_market
+from appliance.exchanges.simulator.market import BackgroundMarket
+from appliance.market.monitor import MarketMonitor
+from appliance.market.rules import MarketRules
+from appliance.orders.live import LiveOrder
+from appliance.orders.plan import Tolerance, plan_orders
+from appliance.strategies.quote import Quote
+from appliance.strategies.spread import SpreadParams, spread_quotes
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.bench
+
+EVENTS = 5_000
+DEPTH = 20
+RULES = MarketRules("MTS/USDT", "MTS", "USDT", Decimal("0.0001"), Decimal("0.1"), Decimal("5"))
+PARAMS = SpreadParams(half_spread_bps=10, order_size=Decimal(20), max_inventory=Decimal(2000),
+                      skew_bps=20, band_bps=100)
+
+Levels = list[tuple[int, int]]
+
+
+def record_path(path: Path) -> list[tuple[Levels, Levels]]:
+    """Step the simulator's outside market and record its book after every step."""
+    listing = parse_market("MTSUSDT=1.25")
+    exchange = SpotExchange([listing.instrument])
+    (market,) = BackgroundMarket(exchange, [listing], seed=2026).symbols
+    book = exchange.book("MTSUSDT")
+    recorded = []
+    for _ in range(EVENTS):
+        market.step()
+        recorded.append((book.depth(True, DEPTH), book.depth(False, DEPTH)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(recorded))
+    return [(levels(bids), levels(asks)) for bids, asks in json.loads(path.read_text())]
+
+
+def levels(raw: list[list[int]]) -> Levels:
+    """Return recorded levels as (price_ticks, lots) pairs."""
+    return [(int(price), int(lots)) for price, lots in raw]
+
+
+def changed(before: Levels, after: Levels) -> Levels:
+    """Return the levels of a depth delta: new sizes, and 0 for levels that went away."""
+    old, new = dict(before), dict(after)
+    return [(p, new.get(p, 0)) for p in sorted(old.keys() | new.keys()) if old.get(p) != new.get(p)]
+
+
+def as_live(quotes: list[Quote], start: int) -> list[LiveOrder]:
+    return [LiveOrder(f"c{start + i}", q.side, q.price_ticks, q.size_lots, f"o{start + i}")
+            for i, q in enumerate(quotes)]
+
+
+def test_order_manager_messages_and_event_to_intent_latency() -> None:
+    path = record_path(REPO / "build" / "bench" / "market-path.json")
+    # The exchange sends deltas; derive them from the recorded books before the clock starts.
+    deltas = [(changed(before[0], after[0]), changed(before[1], after[1]))
+              for before, after in itertools.pairwise(path)]
+    monitor = MarketMonitor(RULES.symbol)
+    monitor.on_snapshot(0.0, 1, *path[0])
+    managed = naive = sent = naive_live = 0
+    live: list[LiveOrder] = []
+    latencies: list[int] = []
+    for update_id, (bids, asks) in enumerate(deltas, start=2):
+        start = time.perf_counter_ns()
+        monitor.on_delta(float(update_id), update_id, update_id, bids, asks)
+        view = monitor.view(float(update_id), [], [])
+        desired = [] if view is None else spread_quotes(view, Decimal(0), PARAMS, RULES)
+        plan = plan_orders(desired, live, Tolerance())
+        latencies.append(time.perf_counter_ns() - start)
+        managed += plan.messages
+        naive += naive_live + len(desired)
+        naive_live = len(desired)
+        live = plan.kept + as_live(plan.creates, sent)
+        sent += len(plan.creates)
+    median = statistics.median(latencies) / 1000
+    p99 = statistics.quantiles(latencies, n=100)[98] / 1000
+    ratio = naive / managed
+    print(f"\norder manager on {len(deltas)} recorded market events:")
+    print(f"  messages: managed {managed}, cancel-all-and-replace {naive}: "
+          f"{ratio:.1f}x fewer (target >= 5x)")
+    print(f"  market event to intent: median {median:.1f} us, p99 {p99:.1f} us "
+          "(target p99 < 100 us)")
+    assert ratio >= 5
