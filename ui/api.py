@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
 
 from appliance.ipc import IpcError
 from appliance.store.database import StoreUnavailable
+from ui.const import SymbolAction
 from ui.panel import Panel
 from ui.supervisor import UNREACHABLE
 
-ERROR_STATUS = {UNREACHABLE: 503, "unknown_bot": 404}
+ERROR_STATUS = {UNREACHABLE: 503, "unknown_bot": 404, "unknown_symbol": 404}
 """The HTTP status of a supervisor error code; any other refusal is a 409."""
+
+SYMBOL_BODY_EXAMPLE = '{"symbol": "MTS/USDT"}'
+"""The body a symbol action wants, as its error messages show it."""
+
+
+class SymbolRequest(BaseModel):
+    """The body of a symbol action: which of the bot's pairs it is about."""
+
+    symbol: str = Field(min_length=1)
 
 
 def as_json(value: Any) -> Any:
@@ -29,12 +40,28 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-async def relay(call: Callable[[str], Awaitable[dict[str, Any]]], bot: str) -> JSONResponse:
-    """Pass one bot command to the supervisor and its answer or refusal back."""
+async def relay(answer: Awaitable[dict[str, Any]]) -> JSONResponse:
+    """Pass the supervisor's answer to one command back, or its refusal."""
     try:
-        return JSONResponse(as_json(await call(bot)))
+        return JSONResponse(as_json(await answer))
     except IpcError as exc:
         return error_response(ERROR_STATUS.get(exc.code, 409), exc.code, exc.message)
+
+
+def symbol_action_of(text: str) -> SymbolAction | None:
+    """Return the symbol action a path names, or None for any other word."""
+    try:
+        return SymbolAction(text)
+    except ValueError:
+        return None
+
+
+async def symbol_of(request: Request) -> str | None:
+    """Return the symbol a request's JSON body names, or None if the body is not that."""
+    try:
+        return SymbolRequest.model_validate_json(await request.body()).symbol
+    except ValidationError:
+        return None
 
 
 def api_router(panel: Panel) -> APIRouter:
@@ -52,7 +79,7 @@ def api_router(panel: Panel) -> APIRouter:
 
     @router.get("/bots")
     async def list_bots() -> JSONResponse:
-        """Return every bot's state, pairs, positions, open orders and newest fills."""
+        """Return every bot's state, pairs with their trading states, positions, orders, fills."""
         try:
             box = panel.reader.snapshot()
         except StoreUnavailable as exc:
@@ -62,11 +89,25 @@ def api_router(panel: Panel) -> APIRouter:
     @router.post("/bots/{name}/start")
     async def start_bot(name: str) -> JSONResponse:
         """Ask the supervisor to start a bot."""
-        return await relay(panel.supervisor.start_bot, name)
+        return await relay(panel.supervisor.start_bot(name))
 
     @router.post("/bots/{name}/stop")
     async def stop_bot(name: str) -> JSONResponse:
         """Ask the supervisor to stop a bot."""
-        return await relay(panel.supervisor.stop_bot, name)
+        return await relay(panel.supervisor.stop_bot(name))
+
+    @router.post("/bots/{name}/symbols/{action}")
+    async def symbol_action(name: str, action: str, request: Request) -> JSONResponse:
+        """Ask the supervisor to activate, pause or clear the halt of one of a bot's pairs."""
+        chosen = symbol_action_of(action)
+        if chosen is None:
+            allowed = ", ".join(SymbolAction)
+            return error_response(400, "unknown_action",
+                                  f"there is no symbol action '{action}'; use one of {allowed}")
+        symbol = await symbol_of(request)
+        if symbol is None:
+            return error_response(422, "invalid_body",
+                                  f"send a JSON body naming the pair, like {SYMBOL_BODY_EXAMPLE}")
+        return await relay(panel.supervisor.symbol_action(name, symbol, chosen))
 
     return router

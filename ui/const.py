@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 DEFAULT_HOST = "127.0.0.1"
 """Where the panel listens unless appliance.db's `panel_host` or --host says otherwise."""
 
@@ -19,3 +21,27 @@ SUPERVISOR_TIMEOUT = 3.0
 
 STATE_UNKNOWN = "UNKNOWN"
 """A bot's state while the supervisor has not recorded its process yet."""
+
+
+class SymbolState(StrEnum):
+    """A pair's trading state, as the bot's risk guard records it."""
+
+    ACTIVE = "ACTIVE"  # quoting
+    PAUSED = "PAUSED"  # no orders; the state of every symbol at start and after a restart
+    HALTED = "HALTED"  # no orders until the operator clears the halt
+
+
+class SymbolAction(StrEnum):
+    """What the operator may ask of one pair, as the supervisor's `symbol_action` names it."""
+
+    ACTIVATE = "activate"
+    PAUSE = "pause"
+    CLEAR_HALT = "clear_halt"
+
+
+ACTION_FROM = {
+    SymbolAction.ACTIVATE: SymbolState.PAUSED,
+    SymbolAction.PAUSE: SymbolState.ACTIVE,
+    SymbolAction.CLEAR_HALT: SymbolState.HALTED,
+}
+"""The one state in which each action means something; the panel offers it only then."""

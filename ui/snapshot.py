@@ -17,7 +17,7 @@ from appliance.store.appliance_db import Bot, Pair, ProcessStatus, bots, pairs, 
 from appliance.store.database import StoreUnavailable, open_reader
 from appliance.store.events import Event
 from ui.const import STATE_UNKNOWN
-from ui.ledger_tail import LedgerTail
+from ui.ledger_tail import LedgerTail, SymbolStatus
 
 
 class EventLogState(StrEnum):
@@ -30,12 +30,16 @@ class EventLogState(StrEnum):
 
 @dataclass(frozen=True)
 class PairView:
-    """One market a bot quotes."""
+    """One market a bot quotes, its trading state, why and since when, and its latest trip."""
 
     symbol: str
     exchange: str
     strategy: str
     shadow: bool
+    state: str
+    reason: str
+    since: float | None
+    trip: str | None
 
 
 @dataclass(frozen=True)
@@ -169,8 +173,7 @@ class BoxReader:
         log_state, log_detail = follow(tail)
         status = config.processes.get(bot.name)
         bot_pairs = tuple(
-            PairView(p.symbol, p.exchange, p.strategy, p.shadow)
-            for p in config.pairs if p.bot == bot.name
+            pair_view(p, tail.status(p.symbol)) for p in config.pairs if p.bot == bot.name
         )
         read = log_state is EventLogState.READ
         return BotSnapshot(
@@ -198,6 +201,20 @@ def follow(tail: LedgerTail) -> tuple[EventLogState, str]:
     except StoreUnavailable as exc:
         return EventLogState.UNREADABLE, str(exc)
     return EventLogState.READ, ""
+
+
+def pair_view(pair: Pair, status: SymbolStatus) -> PairView:
+    """Return a configured pair with the trading state its bot last recorded."""
+    return PairView(
+        symbol=pair.symbol,
+        exchange=pair.exchange,
+        strategy=pair.strategy,
+        shadow=pair.shadow,
+        state=status.state,
+        reason=status.reason,
+        since=status.since,
+        trip=status.trip,
+    )
 
 
 def position_views(pairs: tuple[PairView, ...], tail: LedgerTail) -> tuple[PositionView, ...]:

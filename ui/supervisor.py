@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.ipc import IpcClient, IpcError
-from ui.const import SUPERVISOR_TIMEOUT
+from ui.const import SUPERVISOR_TIMEOUT, SymbolAction
 
 UNREACHABLE = "unreachable"
 """The error code of a call the supervisor did not answer."""
@@ -33,6 +33,13 @@ class Supervisor:
     async def stop_bot(self, bot: str) -> dict[str, Any]:
         """Ask the supervisor to stop and disable a bot; return its {"bot", "enabled"} answer."""
         result: dict[str, Any] = await self._call("stop_bot", bot=bot)
+        return result
+
+    async def symbol_action(self, bot: str, symbol: str, action: SymbolAction) -> dict[str, Any]:
+        """Ask the supervisor to change a pair's state; return {"bot", "symbol", "state"}."""
+        result: dict[str, Any] = await self._call(
+            "symbol_action", bot=bot, symbol=symbol, action=action.value
+        )
         return result
 
     async def _call(self, op: str, **args: Any) -> Any:

@@ -27,7 +27,7 @@ def datadir(tmp_path: Path) -> DataDir:
 @pytest.fixture
 async def control(datadir: DataDir) -> AsyncIterator[ControlServer]:
     """Serve the control socket on the box's control.sock while the test runs."""
-    recorder = ControlServer()
+    recorder = ControlServer(datadir)
     server = await serve_unix(datadir.control_sock, recorder.handle)
     yield recorder
     server.close()

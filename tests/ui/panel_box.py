@@ -15,6 +15,8 @@ from appliance.store.events import EventKind, EventLog
 REPO = Path(__file__).resolve().parents[2]
 PANEL_MAIN = REPO / "ui" / "__main__.py"
 BOTS = ("bot-1", "bot-2")
+PAIRS = {"bot-1": "MTS/USDT", "bot-2": "MTS/BTC"}
+RUNNING = ("bot-1",)
 SINCE = 1_700_000_000.0
 
 
@@ -91,23 +93,65 @@ def write_bot_2_events(datadir: DataDir) -> None:
     log.close()
 
 
+def risk_trip(datadir: DataDir, bot: str, trip: str, reason: str, state: str) -> int:
+    """Record a risk trip that moved the bot's pair, as its risk guard does; return its seq."""
+    log = EventLog(datadir.events_db(bot))
+    seq = log.append(EventKind.RISK, PAIRS[bot], {"trip": trip, "reason": reason, "state": state})
+    log.close()
+    return seq
+
+
 @dataclass
 class ControlServer:
-    """A supervisor's control socket that knows the two bots and records what it was asked."""
+    """A supervisor's control socket that knows the two bots and records what it was asked.
 
+    A symbol action it accepts is written to the bot's events.db as the bot would write it;
+    `states` holds what the bots' risk guards hold of each pair, as their logs were written.
+    """
+
+    datadir: DataDir
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     statuses: int = 0
+    states: dict[str, str] = field(default_factory=lambda: {"MTS/USDT": "ACTIVE"})
+
+    def trip(self, bot: str, trip: str, reason: str, state: str) -> None:
+        """Trip the risk guard of a bot's pair: record it and move the pair."""
+        risk_trip(self.datadir, bot, trip, reason, state)
+        self.states[PAIRS[bot]] = state
 
     async def handle(self, op: str, args: dict[str, Any], peer: Peer) -> Any:
-        """Answer status, start_bot and stop_bot as the supervisor does."""
+        """Answer status, start_bot, stop_bot and symbol_action as the supervisor does."""
         if op == "status":
             self.statuses += 1
             return {"processes": {name: {"state": "RUNNING", "pid": 1, "restarts": 0,
                                          "since": SINCE, "detail": ""} for name in BOTS}}
-        if op not in ("start_bot", "stop_bot"):
+        if op not in ("start_bot", "stop_bot", "symbol_action"):
             raise IpcError("unknown_op", f"no op named {op!r}")
         if args.get("bot") not in BOTS:
             raise IpcError("unknown_bot", f"no bot named {args.get('bot')!r}; the bots are "
                                           + ", ".join(BOTS))
+        if op == "symbol_action":
+            return self.symbol_action(args)
         self.calls.append((op, args))
         return {"bot": args["bot"], "enabled": op == "start_bot"}
+
+    def symbol_action(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Move a pair as the bot's risk guard would, or refuse as the supervisor relays it."""
+        bot, symbol, action = args["bot"], args.get("symbol"), args.get("action")
+        if bot not in RUNNING:
+            raise IpcError("not_running", f"{bot} is not running; start it first")
+        if symbol != PAIRS[bot]:
+            raise IpcError("unknown_symbol", f"{bot} does not quote {symbol!r}")
+        state = self.states.get(symbol, "PAUSED")
+        if state == "HALTED" and action != "clear_halt":
+            raise IpcError("refused", f"{symbol} is HALTED; clear the halt first, then {action}")
+        if state != "HALTED" and action == "clear_halt":
+            raise IpcError("refused", f"{symbol} is {state}, not HALTED; there is no halt to clear")
+        new = "ACTIVE" if action == "activate" else "PAUSED"
+        self.calls.append(("symbol_action", args))
+        self.states[symbol] = new
+        log = EventLog(self.datadir.events_db(bot))
+        # appliance.risk records its states in lowercase
+        log.append(EventKind.STATE, symbol, {"state": new.lower(), "reason": f"operator: {action}"})
+        log.close()
+        return {"bot": bot, "symbol": symbol, "state": new}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -100,12 +101,18 @@ def cells(card: Locator, table: int, row: int = 0) -> Locator:
     return card.locator("table").nth(table).locator("tbody tr").nth(row).locator("td")
 
 
-async def test_the_operator_sees_both_bots_and_stops_one(
+async def test_the_operator_sees_both_bots_activates_a_pair_and_stops_a_bot(
     panel_url: str, control: ControlServer, tmp_path: Path
 ) -> None:
+    control.trip("bot-1", "stale_data", "no book for 5 s", "PAUSED")
+    control.trip("bot-2", "position", "inventory 1,200 over the 1,000 limit", "HALTED")
     async with open_dashboard(panel_url) as page:
         bot_1 = page.locator(".q-card").filter(has_text="bot-1")
         bot_2 = page.locator(".q-card").filter(has_text="bot-2")
+        await expect(bot_1.locator(".q-badge", has_text="PAUSED")).to_be_visible()
+        await expect(bot_1.get_by_text("no book for 5 s")).to_be_visible()
+        await expect(bot_2.locator(".q-badge", has_text="HALTED")).to_be_visible()
+        await expect(bot_2.get_by_role("button", name="Clear halt")).to_be_disabled()  # stopped
         await expect(cells(bot_1, POSITIONS)).to_have_text(
             ["MTS/USDT", "59.9", "0.99", "1.02", "0.8", "1.797", "0.1394", "139.4", "2"]
         )
@@ -125,8 +132,37 @@ async def test_the_operator_sees_both_bots_and_stops_one(
         await expect(page.get_by_text("not answering")).to_have_count(0)
         await page.screenshot(path=tmp_path / "dashboard.png", full_page=True)
 
+        await bot_1.get_by_role("button", name="Activate").click()
+
+        await expect(page.get_by_text("bot-1 MTS/USDT is now ACTIVE")).to_be_visible()
+        await expect(bot_1.locator(".q-badge", has_text="ACTIVE")).to_be_visible()
+        await expect(bot_1.get_by_role("button", name="Activate")).to_be_disabled()
+        await expect(bot_1.get_by_role("button", name="Pause")).to_be_enabled()
+        await page.screenshot(path=tmp_path / "dashboard-after-activate.png", full_page=True)
+
         await bot_1.get_by_role("button", name="Stop").click()
 
         await expect(page.get_by_text("bot-1: the supervisor will stop it")).to_be_visible()
         await page.screenshot(path=tmp_path / "dashboard-after-stop.png", full_page=True)
-    assert control.calls == [("stop_bot", {"bot": "bot-1"})]
+    assert control.calls == [
+        ("symbol_action", {"bot": "bot-1", "symbol": "MTS/USDT", "action": "activate"}),
+        ("stop_bot", {"bot": "bot-1"}),
+    ]
+
+
+async def test_a_refused_activation_is_a_red_notification(
+    panel_url: str, control: ControlServer, tmp_path: Path
+) -> None:
+    control.trip("bot-1", "stale_data", "no book for 5 s", "PAUSED")
+    async with open_dashboard(panel_url) as page:
+        bot_1 = page.locator(".q-card").filter(has_text="bot-1")
+        await expect(bot_1.locator(".q-badge", has_text="PAUSED")).to_be_visible()
+        control.states["MTS/USDT"] = "HALTED"  # tripped again before the page caught up
+
+        await bot_1.get_by_role("button", name="Activate").click()
+
+        refusal = page.locator(".q-notification").filter(has_text="clear the halt first")
+        await expect(refusal).to_have_class(re.compile(r"\bbg-negative\b"))
+        await page.screenshot(path=tmp_path / "dashboard-refused.png", full_page=True,
+                              animations="disabled")
+    assert control.calls == []

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal as D
+from typing import Any
 
 import httpx
+import pytest
 from nicegui import app
 from nicegui.testing.user import User
-from panel_box import ControlServer
+from panel_box import ControlServer, risk_trip
 
 from appliance.datadir import DataDir
 
@@ -42,6 +44,97 @@ async def test_bots_carry_the_ledger_with_decimals_as_strings(user: User) -> Non
     assert (bots["bot-2"]["events"], bots["bot-2"]["positions"]) == ("missing", [])
 
 
+async def test_bots_carry_each_pairs_trading_state(user: User, datadir: DataDir) -> None:
+    risk_trip(datadir, "bot-1", "stale_data", "no book for 5 s", "PAUSED")
+
+    bots = (await user.http_client.get("/api/bots")).json()["bots"]
+
+    (mts_usdt,) = bots["bot-1"]["pairs"]
+    (mts_btc,) = bots["bot-2"]["pairs"]
+    assert (mts_usdt["symbol"], mts_usdt["state"], mts_usdt["reason"], mts_usdt["trip"]) == (
+        "MTS/USDT", "PAUSED", "no book for 5 s", "stale_data"
+    )
+    assert isinstance(mts_usdt["since"], float)
+    assert {key: mts_btc[key] for key in ("state", "reason", "since", "trip")} == {
+        "state": "PAUSED", "reason": "", "since": None, "trip": None
+    }
+
+
+async def symbol_action(user: User, bot: str, action: str, body: Any) -> httpx.Response:
+    """Post a symbol action to the panel."""
+    return await user.http_client.post(f"/api/bots/{bot}/symbols/{action}", json=body)
+
+
+@pytest.mark.parametrize(("action", "before", "after"), [
+    ("activate", "PAUSED", "ACTIVE"), ("pause", "ACTIVE", "PAUSED"),
+    ("clear_halt", "HALTED", "PAUSED"),
+])
+async def test_each_symbol_action_is_relayed_to_the_supervisor(
+    user: User, control: ControlServer, action: str, before: str, after: str
+) -> None:
+    control.states["MTS/USDT"] = before
+
+    response = await symbol_action(user, "bot-1", action, {"symbol": "MTS/USDT"})
+
+    assert (response.status_code, response.json()) == (
+        200, {"bot": "bot-1", "symbol": "MTS/USDT", "state": after}
+    )
+    assert control.calls == [
+        ("symbol_action", {"bot": "bot-1", "symbol": "MTS/USDT", "action": action})
+    ]
+
+
+@pytest.mark.parametrize(("bot", "symbol", "status", "code", "says"), [
+    ("bot-9", "MTS/USDT", 404, "unknown_bot", "bot-9"),
+    ("bot-1", "MTS/EUR", 404, "unknown_symbol", "MTS/EUR"),
+    ("bot-2", "MTS/BTC", 409, "not_running", "start it first"),
+    ("bot-1", "MTS/USDT", 409, "refused", "clear the halt first"),
+])
+async def test_a_refused_symbol_action_carries_the_supervisors_code_and_message(
+    user: User, control: ControlServer, bot: str, symbol: str, status: int, code: str, says: str
+) -> None:
+    control.states["MTS/USDT"] = "HALTED"
+
+    response = await symbol_action(user, bot, "activate", {"symbol": symbol})
+
+    assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+    assert says in response.json()["error"]["message"]
+    assert control.calls == []
+
+
+async def test_an_unknown_symbol_action_lists_the_allowed_ones(
+    user: User, control: ControlServer
+) -> None:
+    response = await symbol_action(user, "bot-1", "resume", {"symbol": "MTS/USDT"})
+
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "unknown_action")
+    assert "use one of activate, pause, clear_halt" in response.json()["error"]["message"]
+    assert control.calls == []
+
+
+@pytest.mark.parametrize("body", [None, [], {}, {"symbol": ""}, {"symbol": 7}, {"pair": "MTS"}])
+async def test_a_symbol_action_without_a_symbol_says_what_to_send(
+    user: User, control: ControlServer, body: Any
+) -> None:
+    response = await symbol_action(user, "bot-1", "activate", body)
+
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_body")
+    assert '{"symbol": "MTS/USDT"}' in response.json()["error"]["message"]
+    assert control.calls == []
+
+
+async def test_a_symbol_action_body_that_is_not_json_says_what_to_send(
+    user: User, control: ControlServer
+) -> None:
+    response = await user.http_client.post(
+        "/api/bots/bot-1/symbols/pause", content=b"symbol=MTS/USDT",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_body")
+    assert control.calls == []
+
+
 async def test_stop_and_start_are_relayed_to_the_supervisor(
     user: User, control: ControlServer
 ) -> None:
@@ -65,11 +158,13 @@ async def test_an_unknown_bot_is_refused_with_the_supervisors_error(
 
 
 async def test_an_unreachable_supervisor_is_a_503(user: User) -> None:
-    response = await user.http_client.post("/api/bots/bot-1/stop")
-
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "unreachable"
-    assert "control.sock" in response.json()["error"]["message"]
+    for response in (
+        await user.http_client.post("/api/bots/bot-1/stop"),
+        await symbol_action(user, "bot-1", "pause", {"symbol": "MTS/USDT"}),
+    ):
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "unreachable"
+        assert "control.sock" in response.json()["error"]["message"]
 
 
 async def test_an_unreadable_appliance_db_is_a_503_with_the_reason(

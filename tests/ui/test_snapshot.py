@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
-from panel_box import fill, write_bot_2_events
+from panel_box import fill, risk_trip, write_bot_2_events
 
 from appliance.datadir import DataDir
 from appliance.ledger import open_orders_from_events, positions_from_events
 from appliance.store.database import StoreUnavailable
 from appliance.store.events import EventKind, EventLog, open_events, read_events
-from ui.snapshot import BotSnapshot, BoxReader, EventLogState, OrderView, PositionView
+from ui.snapshot import BotSnapshot, BoxReader, EventLogState, OrderView, PairView, PositionView
 
 
 def bot(reader: BoxReader, name: str) -> BotSnapshot:
@@ -40,6 +40,106 @@ def test_bot_1_ledger_matches_the_hand_computation(datadir: DataDir) -> None:
     assert [(p.symbol, p.exchange, p.strategy) for p in bot_1.pairs] == [
         ("MTS/USDT", "sim", "spread")
     ]
+
+
+def pair(reader: BoxReader, name: str) -> PairView:
+    """Return the one pair of a bot in a fresh snapshot."""
+    (only,) = bot(reader, name).pairs
+    return only
+
+
+def event_ts(datadir: DataDir, bot_name: str, seq: int) -> float:
+    """Return when an event of a bot's log was written."""
+    (event,) = [e for e in read_events(open_events(datadir.events_db(bot_name))) if e.seq == seq]
+    return event.ts
+
+
+def append_state(datadir: DataDir, bot_name: str, symbol: str, data: dict[str, str]) -> int:
+    """Append a state event to a bot's log; return its seq."""
+    log = EventLog(datadir.events_db(bot_name))
+    seq = log.append(EventKind.STATE, symbol, data)
+    log.close()
+    return seq
+
+
+def test_a_pair_without_a_state_event_is_paused(datadir: DataDir) -> None:
+    reader = BoxReader(datadir)
+    assert pair(reader, "bot-2") == PairView(
+        symbol="MTS/BTC", exchange="sim", strategy="grid", shadow=False,
+        state="PAUSED", reason="", since=None, trip=None,
+    )
+    write_bot_2_events(datadir)
+
+    assert (pair(reader, "bot-2").state, pair(reader, "bot-2").since) == ("PAUSED", None)
+
+
+def test_a_state_event_sets_the_pair_state_reason_and_time(datadir: DataDir) -> None:
+    (activated,) = read_events(open_events(datadir.events_db("bot-1")), kinds=(EventKind.STATE,))
+
+    mts_usdt = pair(BoxReader(datadir), "bot-1")
+
+    assert (mts_usdt.state, mts_usdt.reason, mts_usdt.since, mts_usdt.trip) == (
+        "ACTIVE", "operator", activated.ts, None
+    )
+
+
+def test_a_risk_trip_halts_the_pair_with_its_reason(datadir: DataDir) -> None:
+    reader = BoxReader(datadir)
+    pair(reader, "bot-1")
+    seq = risk_trip(datadir, "bot-1", "drawdown", "drawdown 5.2% over the 5% limit", "HALTED")
+
+    halted = pair(reader, "bot-1")
+
+    assert (halted.state, halted.reason, halted.since, halted.trip) == (
+        "HALTED", "drawdown 5.2% over the 5% limit", event_ts(datadir, "bot-1", seq),
+        "drawdown",
+    )
+
+
+def test_the_latest_trip_stays_after_the_operator_clears_and_activates(datadir: DataDir) -> None:
+    risk_trip(datadir, "bot-1", "stale_data", "no book for 5 s", "PAUSED")
+    risk_trip(datadir, "bot-1", "reject_storm", "12 rejects in 10 s", "HALTED")
+    append_state(datadir, "bot-1", "MTS/USDT", {"state": "PAUSED", "reason": "halt cleared"})
+    seq = append_state(datadir, "bot-1", "MTS/USDT", {"state": "ACTIVE", "reason": "operator"})
+
+    mts_usdt = pair(BoxReader(datadir), "bot-1")
+
+    assert (mts_usdt.state, mts_usdt.reason, mts_usdt.since, mts_usdt.trip) == (
+        "ACTIVE", "operator", event_ts(datadir, "bot-1", seq), "reject_storm"
+    )
+
+
+def test_a_legacy_lowercase_state_is_shown_uppercased(datadir: DataDir) -> None:
+    append_state(datadir, "bot-1", "MTS/USDT",
+                 {"state": "paused", "reason": "RuntimeError: order book gone"})
+
+    mts_usdt = pair(BoxReader(datadir), "bot-1")
+
+    assert (mts_usdt.state, mts_usdt.reason) == ("PAUSED", "RuntimeError: order book gone")
+
+
+def test_a_bot_start_or_stop_pauses_every_pair_and_keeps_the_last_trip(
+    datadir: DataDir,
+) -> None:
+    write_bot_2_events(datadir)
+    risk_trip(datadir, "bot-2", "position", "inventory 1,200 over the 1,000 limit", "HALTED")
+    reader = BoxReader(datadir)
+    append_state(datadir, "bot-1", "", {"state": "stopped"})
+    seq = append_state(datadir, "bot-2", "", {"state": "running"})
+
+    mts_usdt, mts_btc = pair(reader, "bot-1"), pair(reader, "bot-2")
+
+    assert (mts_usdt.state, mts_usdt.reason) == ("PAUSED", "the bot stopped")
+    assert (mts_btc.state, mts_btc.reason, mts_btc.since, mts_btc.trip) == (
+        "PAUSED", "the bot started", event_ts(datadir, "bot-2", seq), "position"
+    )
+
+
+def test_a_halt_recorded_after_the_start_shows(datadir: DataDir) -> None:
+    append_state(datadir, "bot-1", "", {"state": "running"})
+    append_state(datadir, "bot-1", "MTS/USDT", {"state": "halted", "reason": "halt kept"})
+
+    assert pair(BoxReader(datadir), "bot-1").state == "HALTED"
 
 
 def test_bot_without_an_event_log_shows_no_events_yet(datadir: DataDir) -> None:

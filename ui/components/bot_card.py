@@ -1,4 +1,4 @@
-"""One bot's card: its state, pairs, positions, open orders and newest fills, with start/stop."""
+"""One bot's card: its state, pairs, positions, open orders and newest fills, with the controls."""
 
 from __future__ import annotations
 
@@ -10,16 +10,21 @@ from nicegui import ui
 
 from appliance.ipc import IpcError
 from ui.components.formats import clock
+from ui.components.keyed_column import KeyedColumn
 from ui.components.number_table import Column, NumberTable
-from ui.snapshot import BotSnapshot, EventLogState, FillView, PairView
+from ui.components.pair_line import PairLine
+from ui.snapshot import BotSnapshot, EventLogState, FillView
 from ui.supervisor import Supervisor
 
+RUNNING = "RUNNING"
+"""The process state of a bot that can act on its pairs."""
+
 STATE_COLORS = {
-    "RUNNING": "positive", "STARTING": "warning", "BACKOFF": "warning", "HALTED": "negative",
+    RUNNING: "positive", "STARTING": "warning", "BACKOFF": "warning", "HALTED": "negative",
 }
 """The badge colour of a process state; any other state is grey."""
 
-ACTIVE_STATES = frozenset({"RUNNING", "STARTING", "BACKOFF"})
+ACTIVE_STATES = frozenset({RUNNING, "STARTING", "BACKOFF"})
 """The states in which the supervisor keeps a process going."""
 
 POSITION_COLUMNS = (
@@ -37,14 +42,6 @@ FILL_COLUMNS = (
     Column("price", "Price", 8), Column("amount", "Amount", 8), Column("fee", "Fee", 8),
     Column("fee_asset", "Fee in"),
 )
-
-
-def pairs_text(pairs: tuple[PairView, ...]) -> str:
-    """Return the bot's pairs on one line."""
-    quoted = [
-        f"{p.symbol} on {p.exchange} · {p.strategy}{' (shadow)' if p.shadow else ''}" for p in pairs
-    ]
-    return "Pairs: " + ("; ".join(quoted) or "none configured")
 
 
 def process_text(bot: BotSnapshot) -> str:
@@ -78,7 +75,10 @@ class BotCard(ui.card):
         with self:
             self._header()
             self._process = ui.label().classes("text-caption text-grey-7")
-            self._pairs = ui.label().classes("text-body2")
+            with ui.column().classes("w-full gap-0"):
+                ui.label("Pairs").classes("text-overline text-grey-8")
+                self._no_pairs = ui.label("none configured").classes("text-body2 text-grey-7")
+                self._pairs = KeyedColumn[PairLine]().classes("w-full gap-1")
             self._log_note = ui.label().classes("text-body2 text-grey-7 italic")
             self._ledger = ui.column().classes("w-full gap-3")
             with self._ledger:
@@ -130,8 +130,18 @@ class BotCard(ui.card):
         self._start.set_enabled(not (bot.enabled and active))
         self._stop.set_enabled(bot.enabled or active)
         self._process.set_text(process_text(bot))
-        self._pairs.set_text(pairs_text(bot.pairs))
+        self._show_pairs(bot)
         self._show_ledger(bot)
+
+    def _show_pairs(self, bot: BotSnapshot) -> None:
+        """Show each pair's line; its buttons work only while the bot runs."""
+        lines = self._pairs.follow(
+            [pair.symbol for pair in bot.pairs],
+            lambda symbol: PairLine(self.name, symbol, self._supervisor),
+        )
+        for line, pair in zip(lines, bot.pairs, strict=True):
+            line.show(pair, running=bot.state == RUNNING)
+        self._no_pairs.set_visibility(not bot.pairs)
 
     def _show_ledger(self, bot: BotSnapshot) -> None:
         """Show the positions, orders and fills, or why there are none."""

@@ -11,6 +11,7 @@ from appliance.store.database import StoreUnavailable
 from ui.components.banner import Banner
 from ui.components.bot_card import BotCard
 from ui.components.formats import clock
+from ui.components.keyed_column import KeyedColumn
 from ui.const import REFRESH_SECONDS
 from ui.panel import Panel
 from ui.snapshot import BoxSnapshot
@@ -21,7 +22,6 @@ class Dashboard:
 
     def __init__(self, panel: Panel) -> None:
         self._panel = panel
-        self._cards: dict[str, BotCard] = {}
         with ui.header().classes("items-center bg-blue-grey-9 px-6"):
             ui.label("MMBox").classes("text-h6")
             self._asset = ui.label().classes("text-subtitle1 text-blue-grey-2")
@@ -30,7 +30,7 @@ class Dashboard:
         with ui.column().classes("w-full max-w-screen-xl mx-auto gap-4"):
             self._store_banner = Banner("storage")
             self._supervisor_banner = Banner("power_off")
-            self._board = ui.column().classes("w-full gap-4")
+            self._board = KeyedColumn[BotCard]().classes("w-full gap-4")
 
     async def refresh(self) -> None:
         """Show the box as it stands now and whether the supervisor answers."""
@@ -51,14 +51,11 @@ class Dashboard:
 
     def _show_cards(self, box: BoxSnapshot) -> None:
         """Update each bot's card, adding cards for new bots and dropping those of removed ones."""
-        names = [bot.name for bot in box.bots]
-        for name in set(self._cards) - set(names):
-            self._cards.pop(name).delete()
-        for bot in box.bots:
-            if bot.name not in self._cards:
-                with self._board:
-                    self._cards[bot.name] = BotCard(bot.name, self._panel.supervisor)
-            self._cards[bot.name].show(bot)
+        cards = self._board.follow(
+            [bot.name for bot in box.bots], lambda name: BotCard(name, self._panel.supervisor)
+        )
+        for card, bot in zip(cards, box.bots, strict=True):
+            card.show(bot)
 
     async def check_supervisor(self) -> None:
         """Show a banner while the supervisor does not answer."""
@@ -66,7 +63,8 @@ class Dashboard:
             await self._panel.supervisor.status()
         except IpcError as exc:
             self._supervisor_banner.show(
-                "The supervisor is not answering, so bots cannot be started or stopped:"
+                "The supervisor is not answering, so bots cannot be started or stopped"
+                " nor pairs activated or paused:"
                 f" {exc.message}"
             )
             return
