@@ -18,6 +18,13 @@ BOT_UIDS: Final = {"bot-1": 6111, "bot-2": 6112}
 BOT_QUOTES: Final = {"bot-1": "USDT", "bot-2": "USDC"}
 """The quote currency of each bot's one pair (the base is the box's asset)."""
 
+RISK_LIMITS: Final[dict[str, Any]] = {
+    "max_position": "3000",
+    "max_total_exposure": "5000",
+    "max_drawdown": "500",
+}
+"""Each bot's risk limits: position in the asset, exposure and drawdown in the quote asset."""
+
 STRATEGY: Final = "spread"
 SPREAD_PARAMS: Final[dict[str, Any]] = {
     "half_spread_bps": 10,

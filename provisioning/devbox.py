@@ -77,7 +77,10 @@ def run_devbox(args: argparse.Namespace) -> int:
         supervisor = devrun.run_box(data, args.vendor_dir / PUBLIC_FILE)
         panel = devrun.panel_url(data)
         if devrun.wait_for_panel(panel, supervisor):
-            print(f"MMBox is running. Panel: {panel}  (Ctrl-C stops the box)", flush=True)
+            # A development box trades at once; a production box waits for its operator.
+            activated = devrun.activate_pairs(panel)
+            print(f"MMBox is running. Panel: {panel}  (Ctrl-C stops the box)\n"
+                  f"activated {', '.join(activated)}", flush=True)
         return supervisor.wait()
     except KeyboardInterrupt:
         print("\nstopping: the bots cancel their orders first…", flush=True)

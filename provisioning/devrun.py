@@ -11,12 +11,15 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from appliance.datadir import DataDir
 from appliance.store import appliance_db
 from appliance.store.database import open_reader
 from provisioning.factory import ProvisioningError, is_provisioned
 
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+"""Loopback calls never go through a proxy."""
 SIMULATOR_PORT = 9100
 PANEL_WAIT = 60.0
 STOP_WAIT = 60.0
@@ -72,17 +75,36 @@ def panel_url(data: DataDir) -> str:
     return f"http://{settings.get('panel_host', '127.0.0.1')}:{settings.get('panel_port', 8080)}"
 
 
+def panel_call(url: str, body: dict[str, Any] | None = None) -> Any:
+    """GET (or, with a body, POST) one panel API URL and return its JSON answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+    with DIRECT.open(request, timeout=5) as response:
+        return json.load(response)
+
+
 def wait_for_panel(url: str, supervisor: subprocess.Popen[bytes]) -> bool:
-    """Wait until the panel answers its health check; False if the box died first."""
+    """Wait until the panel reports every bot running; False if the box died first."""
     deadline = time.monotonic() + PANEL_WAIT
-    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     while time.monotonic() < deadline and supervisor.poll() is None:
         try:
-            with direct.open(f"{url}/api/health", timeout=2) as response:
-                return bool(json.load(response).get("status") == "ok")
-        except (urllib.error.URLError, OSError, ValueError):
-            time.sleep(0.5)
+            states = panel_call(f"{url}/api/health")["bots"].values()
+            if states and all(state == "RUNNING" for state in states):
+                return True
+        except (urllib.error.URLError, OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.5)
     return False
+
+
+def activate_pairs(url: str) -> list[str]:
+    """Activate every pair of every bot through the panel, as the operator would."""
+    activated = []
+    for bot, view in panel_call(f"{url}/api/bots")["bots"].items():
+        for pair in view["pairs"]:
+            panel_call(f"{url}/api/bots/{bot}/symbols/activate", {"symbol": pair["symbol"]})
+            activated.append(f"{pair['symbol']} on {bot}")
+    return activated
 
 
 def stop(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:

@@ -107,7 +107,8 @@ def _write_database(path: Path, spec: BoxSpec, credentials: list[ExchangeCredent
         db.table("exchanges").insert({"name": const.EXCHANGE, "ccxt_id": const.EXCHANGE_CCXT_ID,
                                 "api_url": spec.exchange_url})
         db.table("bots").insert_all(
-            {"name": bot, "uid": uid, "enabled": 1} for bot, uid in const.BOT_UIDS.items()
+            {"name": bot, "uid": uid, "enabled": 1, "risk": json.dumps(const.RISK_LIMITS)}
+            for bot, uid in const.BOT_UIDS.items()
         )
         db.table("pairs").insert_all(
             {"bot": bot, "exchange": const.EXCHANGE, "symbol": f"{spec.asset}/{quote}",

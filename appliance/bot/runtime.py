@@ -8,20 +8,25 @@ import logging
 import signal
 import socket
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import ccxt.async_support as ccxt_async
+from pydantic import ValidationError
 
-from appliance.bot.worker import SymbolWorker
+from appliance.bot.worker import OperatorRefused, SymbolWorker
 from appliance.datadir import DataDir
 from appliance.exchanges.adapter import connect
 from appliance.ipc import IpcError, Peer, serve_stream
 from appliance.market.rules import MarketRules
 from appliance.orders.budget import RateBudget
 from appliance.orders.live import ClientIds
+from appliance.risk.bot import BotGuard
+from appliance.risk.limits import RiskLimits
 from appliance.store import appliance_db
 from appliance.store.database import open_reader
 from appliance.store.events import EventKind, EventLog
+from appliance.strategies.registry import StrategyConfigError
 from hsm.client import SignerClient
 
 log = logging.getLogger(__name__)
@@ -45,6 +50,7 @@ class BotRuntime:
         self.name = name
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
+        self._ready = asyncio.Event()
         self._clients: dict[str, Any] = {}
         self._budgets: dict[str, RateBudget] = {}
         self._events = EventLog(data.events_db(name))
@@ -60,8 +66,9 @@ class BotRuntime:
             reader, writer = await asyncio.open_unix_connection(sock=control)
             self._control = asyncio.create_task(serve_stream(reader, writer, self._answer))
         try:
-            await self._start()
             self._events.append(EventKind.STATE, "", {"state": "running"})
+            await self._start()
+            self._ready.set()
             await asyncio.gather(*(self._quote(w) for w in self._workers))
         finally:
             await self._shutdown()
@@ -69,12 +76,27 @@ class BotRuntime:
     async def _answer(self, op: str, args: dict[str, Any], peer: Peer) -> Any:
         """Answer the supervisor: heartbeats and the request to stop."""
         if op == "ping":
+            if not self._ready.is_set():
+                raise IpcError("starting", f"{self.name} is still loading markets and reconciling")
             return {"bot": self.name, "workers": len(self._workers)}
         if op == "shutdown":
             self._stop.set()
             await self._stopped.wait()
             return {"bot": self.name, "stopped": True}
-        raise IpcError("unknown_op", f"bots answer ping and shutdown, not '{op}'")
+        if op == "symbol_action":
+            return await self._symbol_action(str(args.get("symbol")), str(args.get("action")))
+        raise IpcError("unknown_op", f"bots answer ping, shutdown and symbol_action, not '{op}'")
+
+    async def _symbol_action(self, symbol: str, action: str) -> dict[str, Any]:
+        """Carry out the operator's action on one of this bot's symbols."""
+        worker = next((w for w in self._workers if w.symbol == symbol), None)
+        if worker is None:
+            raise IpcError("unknown_symbol", f"{self.name} does not trade '{symbol}'")
+        try:
+            state = await worker.operate(action)
+        except OperatorRefused as exc:
+            raise IpcError("refused", str(exc)) from None
+        return {"symbol": symbol, "state": state.name}
 
     async def _start(self) -> None:
         db = open_reader(self.data.appliance_db)
@@ -83,10 +105,16 @@ class BotRuntime:
             exchanges = appliance_db.exchanges(db)
             keys = {k.exchange: k for k in appliance_db.exchange_keys(db, self.name)}
             pairs = appliance_db.pairs(db, self.name)
+            risk = appliance_db.bot_risk(db, self.name)
         finally:
             db.close()
         if not pairs:
             raise BotConfigError(f"{self.name} has no pairs; add one in the panel")
+        try:
+            guards = BotGuard(RiskLimits.model_validate(risk), [pair.symbol for pair in pairs])
+        except ValidationError as exc:
+            raise BotConfigError(f"{self.name}'s risk limits are not valid; set them in the "
+                                 f"panel: {exc}") from None
         signer = SignerClient(self.data.signer_sock)
         sent = len(self._events.events(kinds=(EventKind.ORDER,)))
         ids = ClientIds(self.name, sent)
@@ -107,7 +135,11 @@ class BotRuntime:
                     "for; remove the pair"
                 )
             budget = self._budgets[pair.exchange]
-            worker = SymbolWorker(pair, client, self._events, rules, ids, budget)
+            try:
+                worker = SymbolWorker(pair, client, self._events, rules, ids, budget,
+                                      guards.guard(pair.symbol))
+            except StrategyConfigError as exc:
+                raise BotConfigError(f"{pair.symbol}: {exc}") from None
             worker.restore()
             await worker.reconcile()
             self._workers.append(worker)
@@ -119,14 +151,23 @@ class BotRuntime:
                 await worker.cycle()
             except ccxt_async.NetworkError as exc:
                 log.warning("%s: network trouble, trying again: %s", worker.symbol, exc)
+                await self._guarded(worker.check_stale())
             except Exception as exc:
                 log.exception("%s: worker failed; pausing the symbol", worker.symbol)
+                worker.guard.pause()
                 self._events.append(EventKind.STATE, worker.symbol, {
-                    "state": "paused", "reason": f"{type(exc).__name__}: {exc}"[:300]})
+                    "state": "PAUSED", "reason": f"{type(exc).__name__}: {exc}"[:300]})
                 await self._cancel(worker)
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), CYCLE_SECONDS)
+
+    async def _guarded(self, check: Awaitable[None]) -> None:
+        """Run a risk check whose own cancels may meet the same network trouble."""
+        try:
+            await check
+        except ccxt_async.NetworkError as exc:
+            log.warning("network trouble during a risk check: %s", exc)
 
     async def _cancel(self, worker: SymbolWorker) -> None:
         try:

@@ -1,4 +1,9 @@
-"""One worker per symbol: a single asyncio task that owns that symbol's state (seed 004)."""
+"""One worker per symbol: a single asyncio task that owns that symbol's state (seed 004).
+
+Each cycle: settle orders and fills with the exchange, read the book into the market
+monitor, let the risk guard see the market, ask the strategy for quotes, and send only the
+cancels and creates needed — each create past integrity and risk checks first.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +14,35 @@ from typing import Any
 
 import ccxt.async_support as ccxt_async
 
+from appliance.compliance.integrity import CancelCause, MarketIntegrity
+from appliance.compliance.rules import ComplianceRules
 from appliance.ledger import Position, open_orders_from_events, positions_from_events
+from appliance.market.monitor import MarketMonitor
 from appliance.market.rules import MarketRules
-from appliance.market.view import MarketView, others_best
+from appliance.market.view import MarketView
 from appliance.orders.budget import RateBudget
 from appliance.orders.live import ClientIds, LiveOrder
 from appliance.orders.plan import Tolerance, plan_orders
 from appliance.orders.refusals import Refusal, RefusalMemory
+from appliance.risk.const import SymbolState
+from appliance.risk.guard import SymbolGuard
+from appliance.risk.verdict import StateChange, Trip
 from appliance.store.appliance_db import Pair
-from appliance.store.events import EventKind, EventLog
+from appliance.store.events import Event, EventKind, EventLog
+from appliance.strategies.holdings import Holdings
 from appliance.strategies.quote import Quote, Side
-from appliance.strategies.spread import SpreadParams, spread_quotes
+from appliance.strategies.registry import build_strategy
 
 log = logging.getLogger(__name__)
 
 REFUSAL_COOLDOWN_S = 10.0
 """How long an order like one the exchange refused is held back."""
+STALE_AFTER_S = 10.0
+"""A book not refreshed for this long is stale: the guard pauses the symbol."""
+BOOK_DEPTH = 20
+BALANCE_EVERY_S = 10.0
+"""How often the account's balances are read for the strategy's holdings."""
+OPERATOR_ACTIONS = ("activate", "pause", "clear_halt")
 
 
 def refusal_of(exc: Exception) -> Refusal:
@@ -41,16 +59,23 @@ def dec(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
+class OperatorRefused(Exception):
+    """The operator's action does not apply now; the message says what to do."""
+
+
 class SymbolWorker:
     """Quote one pair on one exchange until told to stop; then cancel what rests."""
 
     def __init__(
         self, pair: Pair, client: Any, events: EventLog, rules: MarketRules, ids: ClientIds,
-        budget: RateBudget,
+        budget: RateBudget, guard: SymbolGuard,
     ) -> None:
         self.pair = pair
         self.symbol = pair.symbol
-        self.params = SpreadParams.model_validate(pair.params)
+        self.guard = guard
+        self.strategy = build_strategy(pair.strategy, pair.params)
+        self.position = Position(self.symbol)
+        self.monitor = MarketMonitor(self.symbol)
         self._client = client
         self._events = events
         self._rules = rules
@@ -58,14 +83,17 @@ class SymbolWorker:
         self._budget = budget
         self._tolerance = Tolerance()
         self._refusals = RefusalMemory(REFUSAL_COOLDOWN_S)
+        self._integrity = MarketIntegrity(ComplianceRules())
         self._live: dict[str, LiveOrder] = {}
         self._client_of_order: dict[str, str] = {}
         self._last_trade = 0
         self._last_quotes: list[Quote] | None = None
-        self.position = Position(self.symbol)
+        self._holdings = Holdings(Decimal(0), Decimal(0), Decimal(0))
+        self._balances_at = -BALANCE_EVERY_S
+        self._snapshots = 0
 
     def restore(self) -> None:
-        """Rebuild inventory, known orders and the last seen trade from the event log."""
+        """Rebuild inventory, strategy state, known orders and a standing halt from the log."""
         history = [e for e in self._events.events() if e.symbol == self.symbol]
         self.position = positions_from_events(history).get(self.symbol, Position(self.symbol))
         for event in history:
@@ -73,12 +101,14 @@ class SymbolWorker:
                 self._client_of_order[str(event.data["order_id"])] = str(event.data["client_id"])
             elif event.kind is EventKind.FILL:
                 self._last_trade = max(self._last_trade, int(event.data["trade_id"]))
+                self._replay_fill(event)
         for order in open_orders_from_events(history):
             self._live[order.client_id] = LiveOrder(
                 order.client_id, Side(order.side), self._rules.price_ticks(order.price),
                 self._rules.size_lots(order.amount), order.order_id,
-                self._rules.size_lots(order.filled),
-            )
+                self._rules.size_lots(order.filled))
+        if _last_state(history) == SymbolState.HALTED.name:
+            self._record_state(self.guard.halt(), "halted before the restart; clear the halt")
 
     async def reconcile(self) -> None:
         """Settle what happened while the bot was down, then cancel everything resting."""
@@ -87,17 +117,42 @@ class SymbolWorker:
 
     async def cycle(self) -> None:
         """Take one look at the market and bring the resting quotes in line with it."""
+        now = time.time()
         open_orders = await self._client.fetch_open_orders(self.symbol)
         await self._sync_fills()
         self._settle_vanished({o.get("clientOrderId") for o in open_orders})
-        book = await self._client.fetch_order_book(self.symbol, limit=20)
-        view = self._view(book)
-        desired = [] if view is None else spread_quotes(
-            view, self.position.base, self.params, self._rules)
+        await self._read_book(now)
+        await self._on_trip(self.guard.observe_market(self.monitor.health(now, STALE_AFTER_S)))
+        view = self.monitor.view(now, self._own(Side.BUY), self._own(Side.SELL))
+        if view is not None:
+            await self._mark(view)
+        desired = [] if view is None else self.strategy.quotes(
+            view, await self._current_holdings(now), self._rules)
         if desired != self._last_quotes:
             self._record_quotes(view, desired)
-        if not self.pair.shadow:
-            await self._apply(desired)
+        if self.pair.shadow:
+            return
+        if self.guard.state is not SymbolState.ACTIVE:
+            desired = []
+        await self._apply(desired, now)
+
+    async def check_stale(self) -> None:
+        """Let the guard see the market's age when the exchange could not be read."""
+        health = self.monitor.health(time.time(), STALE_AFTER_S)
+        await self._on_trip(self.guard.observe_market(health))
+
+    async def operate(self, action: str) -> SymbolState:
+        """Carry out an operator's action on this symbol and return its state after it."""
+        if action not in OPERATOR_ACTIONS:
+            raise OperatorRefused(f"'{action}' is not an action; use one of "
+                                  f"{', '.join(OPERATOR_ACTIONS)}")
+        if action == "activate" and self.guard.state is SymbolState.HALTED:
+            raise OperatorRefused(f"{self.symbol} is halted; clear the halt, then activate it")
+        change: StateChange | None = getattr(self.guard, action)()
+        self._record_state(change, f"{action.replace('_', ' ')} by the operator")
+        if self.guard.state is not SymbolState.ACTIVE:
+            await self.cancel_all()
+        return self.guard.state
 
     async def cancel_all(self) -> int:
         """Cancel every order of this symbol on the exchange; return how many were open."""
@@ -109,46 +164,97 @@ class SymbolWorker:
             self._drop(client_id, EventKind.CANCEL, {"reason": "not on the exchange"})
         return len(resting)
 
-    def _view(self, book: dict[str, Any]) -> MarketView | None:
-        own = {side: [(o.price_ticks, o.remaining_lots) for o in self._live.values()
-                      if o.side is side] for side in Side}
-        bids = [(self._rules.price_ticks(dec(p)), self._rules.size_lots(dec(a)))
-                for p, a, *_ in book["bids"]]
-        asks = [(self._rules.price_ticks(dec(p)), self._rules.size_lots(dec(a)))
-                for p, a, *_ in book["asks"]]
-        best_bid, best_ask = others_best(bids, own[Side.BUY]), others_best(asks, own[Side.SELL])
-        if best_bid is None or best_ask is None:
-            return None
-        return MarketView(best_bid, best_ask)
+    def _own(self, side: Side) -> list[tuple[int, int]]:
+        return [(o.price_ticks, o.remaining_lots) for o in self._live.values() if o.side is side]
+
+    async def _read_book(self, now: float) -> None:
+        book = await self._client.fetch_order_book(self.symbol, limit=BOOK_DEPTH)
+        self._snapshots += 1
+        self.monitor.on_snapshot(
+            now, int(book.get("nonce") or self._snapshots),
+            [self._level(price, amount) for price, amount, *_ in book["bids"]],
+            [self._level(price, amount) for price, amount, *_ in book["asks"]])
+
+    def _level(self, price: Any, amount: Any) -> tuple[int, int]:
+        return self._rules.price_ticks(dec(price)), self._rules.size_lots(dec(amount))
+
+    async def _mark(self, view: MarketView) -> None:
+        """Show the guard the position and PnL at the current mid."""
+        mid = self._rules.tick * (view.best_bid + view.best_ask) / 2
+        await self._on_trip(self.guard.observe_position(self.position.base, mid))
+        await self._on_trip(self.guard.observe_equity(self.position.pnl(mid)))
+
+    async def _current_holdings(self, now: float) -> Holdings:
+        if now - self._balances_at >= BALANCE_EVERY_S:
+            balance = await self._client.fetch_balance()
+            total = balance.get("total", {})
+            self._holdings = Holdings(self.position.base, dec(total.get(self._rules.base) or 0),
+                                      dec(total.get(self._rules.quote) or 0))
+            self._balances_at = now
+        return Holdings(self.position.base, self._holdings.base_balance,
+                        self._holdings.quote_balance)
 
     def _record_quotes(self, view: MarketView | None, quotes: list[Quote]) -> None:
         self._last_quotes = quotes
         rules = self._rules
-        by_side = {q.side: [str(rules.price(q.price_ticks)), str(rules.size(q.size_lots))]
-                   for q in quotes}
+        levels = {side: [[str(rules.price(q.price_ticks)), str(rules.size(q.size_lots))]
+                         for q in quotes if q.side is side] for side in Side}
         mid = None if view is None else str(rules.tick * (view.best_bid + view.best_ask) / 2)
         self._events.append(EventKind.QUOTE, self.symbol, {
-            "mid": mid, "bid": by_side.get(Side.BUY), "ask": by_side.get(Side.SELL)})
+            "mid": mid, "bid": next(iter(levels[Side.BUY]), None),
+            "ask": next(iter(levels[Side.SELL]), None),
+            "bids": levels[Side.BUY], "asks": levels[Side.SELL]})
 
-    async def _apply(self, desired: list[Quote]) -> None:
+    def _record_state(self, change: StateChange | None, reason: str) -> None:
+        if change is not None:
+            self._events.append(EventKind.STATE, self.symbol, {
+                "state": change.state.name, "reason": reason})
+
+    async def _on_trip(self, trip: Trip | None) -> None:
+        """Cancel all of the symbol's orders and record why the guard stopped it."""
+        if trip is None:
+            return
+        log.warning("%s: risk trip %s: %s", self.symbol, trip.kind, trip.reason)
+        self._events.append(EventKind.RISK, self.symbol, {
+            "trip": trip.kind.value, "reason": trip.reason, "state": trip.new_state.name})
+        await self.cancel_all()
+
+    async def _apply(self, desired: list[Quote], now: float) -> None:
         """Send only the cancels and creates needed, cancels first, within the rate budget."""
-        now = time.monotonic()
         plan = plan_orders(desired, list(self._live.values()), self._tolerance)
+        cause = CancelCause.REPLACE if desired else CancelCause.RISK_TRIP
         for order in plan.cancels:
+            if not self._integrity.check_cancel(now, order.placed_at, cause).allowed:
+                continue
             if order.order_id is None or not self._budget.take(now):
                 return
             await self._cancel(order.order_id, order.client_id)
         for quote in plan.creates:
-            if self._refusals.allows(now, quote) and self._budget.take(now):
-                await self._create(quote)
+            if self._refusals.allows(now, quote) and await self._cleared(now, quote):
+                if not self._budget.take(now):
+                    return
+                await self._create(quote, now)
 
-    async def _create(self, quote: Quote) -> None:
+    async def _cleared(self, now: float, quote: Quote) -> bool:
+        """Return whether integrity and risk let `quote` leave now (recording any trip)."""
+        resting = list(self._live.values())
+        if not self._integrity.check_order(now, quote.side, quote.price_ticks, resting).allowed:
+            return False
+        same_side = sum(o.remaining_lots for o in resting if o.side is quote.side)
+        verdict = self.guard.check_order(
+            now, quote.side, self._rules.price(quote.price_ticks),
+            self._rules.size(quote.size_lots), resting=self._rules.size(same_side))
+        await self._on_trip(verdict.trip)
+        return verdict.allowed
+
+    async def _create(self, quote: Quote, now: float) -> None:
         client_id = self._ids.next()
         price, amount = self._rules.price(quote.price_ticks), self._rules.size(quote.size_lots)
         self._events.append(EventKind.ORDER, self.symbol, {
             "client_id": client_id, "side": quote.side.value, "price": str(price),
             "amount": str(amount)})
-        order = LiveOrder(client_id, quote.side, quote.price_ticks, quote.size_lots)
+        order = LiveOrder(client_id, quote.side, quote.price_ticks, quote.size_lots,
+                          placed_at=now)
         try:
             placed = await self._client.create_order(
                 self.symbol, "limit", quote.side.value, str(amount), str(price),
@@ -159,9 +265,11 @@ class SymbolWorker:
             self._live[client_id] = order
             return
         except ccxt_async.ExchangeError as exc:
-            self._refusals.refused(time.monotonic(), quote, refusal_of(exc))
+            why = refusal_of(exc)
+            self._refusals.refused(now, quote, why)
             self._events.append(EventKind.REJECT, self.symbol, {
-                "client_id": client_id, "reason": refusal_of(exc).value, "error": str(exc)[:300]})
+                "client_id": client_id, "reason": why.value, "error": str(exc)[:300]})
+            await self._on_trip(self.guard.observe_reject(now, why))
             return
         self._acknowledge(order, str(placed["id"]))
 
@@ -201,9 +309,9 @@ class SymbolWorker:
         trades = await self._client.fetch_my_trades(self.symbol, params=params)
         for trade in sorted(trades, key=lambda t: int(t["id"])):
             if int(trade["id"]) > self._last_trade:
-                self._record_fill(trade)
+                await self._record_fill(trade)
 
-    def _record_fill(self, trade: dict[str, Any]) -> None:
+    async def _record_fill(self, trade: dict[str, Any]) -> None:
         self._last_trade = int(trade["id"])
         order_id = str(trade["order"])
         client_id = self._client_of_order.get(order_id, "")
@@ -215,12 +323,30 @@ class SymbolWorker:
             "fee_asset": fee.get("currency") or self._rules.quote,
             "base": self._rules.base, "quote": self._rules.quote,
         }
-        self._events.append(EventKind.FILL, self.symbol, data)
+        seq = self._events.append(EventKind.FILL, self.symbol, data)
+        event = Event(seq, time.time(), EventKind.FILL, self.symbol, data)
         self.position.apply_fill(
             data["side"], dec(data["price"]), dec(data["amount"]), dec(data["fee"]),
             fee_in_base=data["fee_asset"] == self._rules.base)
+        self._replay_fill(event)
+        self._integrity.observe_fill(time.time())
+        await self._on_trip(self.guard.observe_position(self.position.base, dec(data["price"])))
         live = self._live.get(client_id)
         if live is not None:
             live.filled_lots += self._rules.size_lots(dec(data["amount"]))
             if live.remaining_lots <= 0:
                 del self._live[client_id]
+
+    def _replay_fill(self, fill: Event) -> None:
+        """Tell the strategy of a fill (a grid answers each one)."""
+        self.strategy.on_fill(Side(fill.data["side"]),
+                              self._rules.price_ticks(dec(fill.data["price"])),
+                              self._rules.size_lots(dec(fill.data["amount"])))
+
+
+def _last_state(history: list[Event]) -> str | None:
+    """Return the symbol's last recorded state (by the operator or a risk trip)."""
+    for event in reversed(history):
+        if event.kind in (EventKind.STATE, EventKind.RISK) and "state" in event.data:
+            return str(event.data["state"]).upper()
+    return None

@@ -18,6 +18,7 @@ class LiveOrder:
     lots: int
     order_id: str | None = None
     filled_lots: int = 0
+    placed_at: float = 0.0  # when it was sent (0: before this process, e.g. adopted)
 
     @property
     def remaining_lots(self) -> int:

@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS keys (
     label TEXT PRIMARY KEY, exchange TEXT NOT NULL REFERENCES exchanges(name),
     bot TEXT NOT NULL REFERENCES bots(name), kind TEXT NOT NULL, api_key TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bots (
-    name TEXT PRIMARY KEY, uid INTEGER NOT NULL, enabled INTEGER NOT NULL DEFAULT 1);
+    name TEXT PRIMARY KEY, uid INTEGER NOT NULL, enabled INTEGER NOT NULL DEFAULT 1,
+    risk TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS pairs (
     id INTEGER PRIMARY KEY, bot TEXT NOT NULL REFERENCES bots(name),
     exchange TEXT NOT NULL REFERENCES exchanges(name), symbol TEXT NOT NULL,
@@ -85,9 +86,16 @@ class ProcessStatus:
     detail: str = ""
 
 
+ADDED_COLUMNS = {("bots", "risk"): "TEXT NOT NULL DEFAULT '{}'"}
+"""Columns later versions added, so an older appliance.db is brought up to date."""
+
+
 def create_schema(db: sqlite_utils.Database) -> None:
-    """Create every table that does not exist yet."""
+    """Create every table that does not exist yet, and add the columns an older one lacks."""
     db.conn.executescript(SCHEMA)
+    for (table, column), definition in ADDED_COLUMNS.items():
+        if column not in db[table].columns_dict:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
 
 def settings(db: sqlite_utils.Database) -> dict[str, str]:
@@ -117,6 +125,12 @@ def bots(db: sqlite_utils.Database) -> list[Bot]:
     """Return the bots in name order."""
     rows = db.execute("SELECT name, uid, enabled FROM bots ORDER BY name").fetchall()
     return [Bot(name, int(uid), bool(enabled)) for name, uid, enabled in rows]
+
+
+def bot_risk(db: sqlite_utils.Database, name: str) -> dict[str, Any]:
+    """Return a bot's risk limits as stored (the bot validates them)."""
+    row = db.execute("SELECT risk FROM bots WHERE name = ?", [name]).fetchone()
+    return {} if row is None else dict(json.loads(row[0]))
 
 
 def set_bot_enabled(db: sqlite_utils.Database, name: str, enabled: bool) -> None:

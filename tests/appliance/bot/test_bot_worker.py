@@ -8,25 +8,32 @@ import time
 import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import ccxt.async_support as ccxt_async
 import pytest
 
-from appliance.bot.worker import SymbolWorker
+from appliance.bot.worker import OperatorRefused, SymbolWorker
 from appliance.exchanges.venue import point_at_simulator
 from appliance.ledger import open_orders_from_events
+from appliance.market.monitor import MarketHealth
 from appliance.market.rules import MarketRules
 from appliance.orders.budget import RateBudget
 from appliance.orders.live import ClientIds
+from appliance.risk.bot import BotGuard
+from appliance.risk.const import SymbolState
+from appliance.risk.limits import RiskLimits
 from appliance.store.appliance_db import Pair
 from appliance.store.events import EventKind, EventLog
-from provisioning.const import SPREAD_PARAMS
+from appliance.strategies.quote import Side
+from provisioning.const import RISK_LIMITS, SPREAD_PARAMS
 from provisioning.sim_accounts import open_account
 from tests.conftest import RunningSimulator
 
 PAIR = Pair("bot-1", "sim", "MTS/USDT", "spread", SPREAD_PARAMS)
+LIMITS = RiskLimits.model_validate(RISK_LIMITS)
 
 
 @pytest.fixture
@@ -39,12 +46,20 @@ async def client(simulator: RunningSimulator) -> AsyncIterator[Any]:
     await exchange.close()
 
 
-def worker_for(client: Any, log: EventLog, pair: Pair = PAIR) -> SymbolWorker:
+def worker_for(client: Any, log: EventLog, pair: Pair = PAIR,
+               limits: RiskLimits = LIMITS) -> SymbolWorker:
     rules = MarketRules.from_ccxt(client.market(pair.symbol))
     sent = len(log.events(kinds=(EventKind.ORDER,)))
-    budget = RateBudget(10, 5.0, time.monotonic())
-    worker = SymbolWorker(pair, client, log, rules, ClientIds("bot-1", sent), budget)
+    budget = RateBudget(10, 5.0, time.time())
+    guard = BotGuard(limits, [pair.symbol]).guard(pair.symbol)
+    worker = SymbolWorker(pair, client, log, rules, ClientIds("bot-1", sent), budget, guard)
     worker.restore()
+    return worker
+
+
+async def active(client: Any, log: EventLog, **kwargs: Any) -> SymbolWorker:
+    worker = worker_for(client, log, **kwargs)
+    assert await worker.operate("activate") is SymbolState.ACTIVE
     return worker
 
 
@@ -54,25 +69,39 @@ def resting(simulator: RunningSimulator) -> list[dict[str, Any]]:
         return list(json.load(response))
 
 
-async def test_cycle_rests_one_bid_and_one_ask_inside_the_others_spread(
+async def test_a_symbol_starts_paused_and_sends_nothing_until_activated(
     client: Any, tmp_path: Path, simulator: RunningSimulator
 ) -> None:
     log = EventLog(tmp_path / "events.db")
     worker = worker_for(client, log)
     await worker.cycle()
+    assert worker.guard.state is SymbolState.PAUSED
+    assert resting(simulator) == []
+    assert log.events(kinds=(EventKind.QUOTE,)), "a paused symbol still computes its quotes"
+
+
+async def test_cycle_rests_one_bid_and_one_ask_inside_the_others_spread(
+    client: Any, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    log = EventLog(tmp_path / "events.db")
+    worker = await active(client, log)
+    await worker.cycle()
     orders = {o["side"]: o for o in resting(simulator)}
     assert set(orders) == {"BUY", "SELL"}
     assert float(orders["BUY"]["price"]) < float(orders["SELL"]["price"])
     assert all(o["clientOrderId"].startswith("mmbox-bot-1-") for o in orders.values())
+    sent = log.events(kinds=(EventKind.ORDER, EventKind.CANCEL))
     await worker.cycle()
-    assert len(resting(simulator)) == 2, "an unchanged market must not re-send the quotes"
+    if not log.events(kinds=(EventKind.FILL,)):  # a taker may hit a quote between cycles
+        assert log.events(kinds=(EventKind.ORDER, EventKind.CANCEL)) == sent, (
+            "an unchanged market must not re-send the quotes")
 
 
 async def test_shadow_mode_records_quotes_and_sends_nothing(
     client: Any, tmp_path: Path, simulator: RunningSimulator
 ) -> None:
     log = EventLog(tmp_path / "events.db")
-    worker = worker_for(client, log, replace(PAIR, shadow=True))
+    worker = await active(client, log, pair=replace(PAIR, shadow=True))
     await worker.cycle()
     assert resting(simulator) == []
     (quote,) = log.events(kinds=(EventKind.QUOTE,))
@@ -80,24 +109,88 @@ async def test_shadow_mode_records_quotes_and_sends_nothing(
     assert log.events(kinds=(EventKind.ORDER,)) == []
 
 
+async def fill_until(worker: SymbolWorker, fills: int) -> None:
+    for _ in range(120):
+        await worker.cycle()
+        if worker.position.fills >= fills:
+            return
+        await asyncio.sleep(0.5)
+    pytest.fail("the background market never filled the quotes")
+
+
 async def test_a_restarted_worker_rebuilds_its_state_and_cancels_what_it_left(
     client: Any, tmp_path: Path, simulator: RunningSimulator
 ) -> None:
     log = EventLog(tmp_path / "events.db")
-    live = worker_for(client, log)
-    for _ in range(120):
-        await live.cycle()
-        if live.position.fills >= 2:
-            break
-        await asyncio.sleep(0.5)
-    assert live.position.fills >= 2, "the background market never filled a quote"
+    live = await active(client, log)
+    await fill_until(live, 2)
     assert resting(simulator), "the crashed worker should leave orders behind"
 
     reborn = worker_for(client, log)  # as after SIGKILL: only the event log survives
     assert reborn.position == live.position
+    assert reborn.guard.state is SymbolState.PAUSED
     await reborn.reconcile()
     assert resting(simulator) == []
     assert open_orders_from_events(log.events()) == []
     # Fills that happened between the crash and the restart are in the log now too.
     assert reborn.position.fills >= live.position.fills
     assert reborn.position.fills == len(log.events(kinds=(EventKind.FILL,)))
+
+
+async def test_a_drawdown_trip_halts_cancels_everything_and_records_why(
+    client: Any, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    log = EventLog(tmp_path / "events.db")
+    tight = LIMITS.model_copy(update={"max_drawdown": Decimal("0.01")})  # fees alone exceed it
+    worker = await active(client, log, limits=tight)
+    for _ in range(120):
+        await worker.cycle()
+        if worker.guard.state is not SymbolState.ACTIVE:
+            break
+        await asyncio.sleep(0.5)
+    assert worker.guard.state is SymbolState.HALTED
+    trip = log.events(kinds=(EventKind.RISK,))[-1]
+    assert trip.data["trip"] == "drawdown" and trip.data["state"] == "HALTED"
+    assert resting(simulator) == []
+    await worker.cycle()
+    assert resting(simulator) == [], "a tripped symbol must not quote again by itself"
+
+
+def test_no_fill_can_carry_the_position_past_its_limit(
+    client: Any, tmp_path: Path
+) -> None:
+    """The guard refuses an order that could breach the limit, rather than trip after it."""
+    worker = worker_for(client, EventLog(tmp_path / "events.db"),
+                        limits=LIMITS.model_copy(update={"max_position": Decimal("1")}))
+    worker.guard.activate()
+    worker.guard.observe_market(MarketHealth.OK)
+    assert worker.guard.check_order(time.time(), Side.BUY, Decimal("1.25"), Decimal("1")).allowed
+    verdict = worker.guard.check_order(time.time(), Side.BUY, Decimal("1.25"), Decimal("20"))
+    assert not verdict.allowed and verdict.trip is None
+    assert "position" in verdict.reason
+
+
+async def test_a_halt_survives_a_restart_and_only_the_operator_clears_it(
+    client: Any, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    log = EventLog(tmp_path / "events.db")
+    worker = await active(client, log)
+    await worker.cycle()
+    worker.guard.halt()
+    log.append(EventKind.STATE, PAIR.symbol, {"state": "HALTED", "reason": "test"})
+    reborn = worker_for(client, log)
+    assert reborn.guard.state is SymbolState.HALTED
+    with pytest.raises(OperatorRefused, match="clear the halt"):
+        await reborn.operate("activate")
+    assert await reborn.operate("clear_halt") is SymbolState.PAUSED
+    assert await reborn.operate("activate") is SymbolState.ACTIVE
+
+
+async def test_pausing_cancels_the_symbols_orders(
+    client: Any, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    worker = await active(client, EventLog(tmp_path / "events.db"))
+    await worker.cycle()
+    assert resting(simulator)
+    assert await worker.operate("pause") is SymbolState.PAUSED
+    assert resting(simulator) == []

@@ -20,6 +20,7 @@ import pytest
 
 from appliance.datadir import DataDir
 from appliance.store.events import EventKind, open_events, read_events
+from provisioning.devrun import activate_pairs, wait_for_panel
 from tests.conftest import REPO, RunningSimulator, free_port, start_simulator, stop_process
 
 pytestmark = pytest.mark.e2e
@@ -84,7 +85,8 @@ def fills(data: DataDir, bot: str) -> int:
 
 
 def test_both_bots_fill_within_a_minute_and_the_panel_shows_it(box: RunningBox) -> None:
-    eventually(lambda: get(f"{box.panel}/api/health")["status"] == "ok", 60, "panel up")
+    assert wait_for_panel(box.panel, box.supervisor), "the panel never showed both bots running"
+    assert len(activate_pairs(box.panel)) == len(BOTS)
     eventually(lambda: all(fills(box.data, bot) for bot in BOTS), 60,
                "both bots have fills in their events.db")
     bots = eventually(lambda: get(f"{box.panel}/api/bots")["bots"], 10, "panel lists bots")
@@ -103,6 +105,8 @@ def test_a_killed_bot_is_restarted(box: RunningBox) -> None:
         return bool(bot["state"] == "RUNNING" and bot["pid"] != pid and bot["restarts"] == 1)
 
     eventually(restarted, 60, "the supervisor restarts bot-1")
+    pairs = get(f"{box.panel}/api/bots")["bots"]["bot-1"]["pairs"]
+    assert [pair["state"] for pair in pairs] == ["PAUSED"], "a restarted bot starts paused"
 
 
 def test_no_secret_outside_the_token(box: RunningBox) -> None:
