@@ -148,8 +148,7 @@ class SymbolWorker:
                                   f"{', '.join(OPERATOR_ACTIONS)}")
         if action == "activate" and self.guard.state is SymbolState.HALTED:
             raise OperatorRefused(f"{self.symbol} is halted; clear the halt, then activate it")
-        change: StateChange | None = getattr(self.guard, action)()
-        self._record_state(change, f"{action.replace('_', ' ')} by the operator")
+        self._record_state(getattr(self.guard, action)())
         if self.guard.state is not SymbolState.ACTIVE:
             await self.cancel_all()
         return self.guard.state
@@ -205,10 +204,10 @@ class SymbolWorker:
             "ask": next(iter(levels[Side.SELL]), None),
             "bids": levels[Side.BUY], "asks": levels[Side.SELL]})
 
-    def _record_state(self, change: StateChange | None, reason: str) -> None:
+    def _record_state(self, change: StateChange | None, reason: str | None = None) -> None:
         if change is not None:
             self._events.append(EventKind.STATE, self.symbol, {
-                "state": change.state.name, "reason": reason})
+                "state": change.state.name, "reason": reason or change.reason})
 
     async def _on_trip(self, trip: Trip | None) -> None:
         """Cancel all of the symbol's orders and record why the guard stopped it."""
