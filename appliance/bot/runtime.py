@@ -26,6 +26,7 @@ from appliance.risk.limits import RiskLimits
 from appliance.store import appliance_db
 from appliance.store.database import open_reader
 from appliance.store.events import EventKind, EventLog
+from appliance.strategies.quote import Quote, Side
 from appliance.strategies.registry import StrategyConfigError
 from hsm.client import SignerClient
 
@@ -78,7 +79,9 @@ class BotRuntime:
         if op == "ping":
             if not self._ready.is_set():
                 raise IpcError("starting", f"{self.name} is still loading markets and reconciling")
-            return {"bot": self.name, "workers": len(self._workers)}
+            self._take_others(args.get("others"))
+            return {"bot": self.name, "workers": len(self._workers),
+                    "resting": {w.market: w.resting() for w in self._workers}}
         if op == "shutdown":
             self._stop.set()
             await self._stopped.wait()
@@ -86,6 +89,14 @@ class BotRuntime:
         if op == "symbol_action":
             return await self._symbol_action(str(args.get("symbol")), str(args.get("action")))
         raise IpcError("unknown_op", f"bots answer ping, shutdown and symbol_action, not '{op}'")
+
+    def _take_others(self, others: Any) -> None:
+        """Keep the other bots' resting orders on each market, for self-trade checks."""
+        if not isinstance(others, dict):
+            return
+        for worker in self._workers:
+            worker.others = [Quote(Side(side), int(price), 0)
+                             for side, price in others.get(worker.market, [])]
 
     async def _symbol_action(self, symbol: str, action: str) -> dict[str, Any]:
         """Carry out the operator's action on one of this bot's symbols."""

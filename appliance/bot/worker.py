@@ -16,6 +16,7 @@ import ccxt.async_support as ccxt_async
 
 from appliance.compliance.integrity import CancelCause, MarketIntegrity
 from appliance.compliance.rules import ComplianceRules
+from appliance.compliance.self_trade import RestingOrder
 from appliance.ledger import Position, open_orders_from_events, positions_from_events
 from appliance.market.monitor import MarketMonitor
 from appliance.market.rules import MarketRules
@@ -72,6 +73,8 @@ class SymbolWorker:
     ) -> None:
         self.pair = pair
         self.symbol = pair.symbol
+        self.market = f"{pair.exchange}:{pair.symbol}"
+        self.others: list[Quote] = []  # other bots' resting orders on this market
         self.guard = guard
         self.strategy = build_strategy(pair.strategy, pair.params)
         self.position = Position(self.symbol)
@@ -163,6 +166,10 @@ class SymbolWorker:
             self._drop(client_id, EventKind.CANCEL, {"reason": "not on the exchange"})
         return len(resting)
 
+    def resting(self) -> list[tuple[str, int]]:
+        """Return this symbol's resting orders as (side, price in ticks), for the other bots."""
+        return [(o.side.value, o.price_ticks) for o in self._live.values()]
+
     def _own(self, side: Side) -> list[tuple[int, int]]:
         return [(o.price_ticks, o.remaining_lots) for o in self._live.values() if o.side is side]
 
@@ -237,7 +244,8 @@ class SymbolWorker:
     async def _cleared(self, now: float, quote: Quote) -> bool:
         """Return whether integrity and risk let `quote` leave now (recording any trip)."""
         resting = list(self._live.values())
-        if not self._integrity.check_order(now, quote.side, quote.price_ticks, resting).allowed:
+        box: list[RestingOrder] = [*resting, *self.others]
+        if not self._integrity.check_order(now, quote.side, quote.price_ticks, box).allowed:
             return False
         same_side = sum(o.remaining_lots for o in resting if o.side is quote.side)
         verdict = self.guard.check_order(

@@ -70,6 +70,8 @@ class Child:
         self.restarts = 0
         self.detail = ""
         self.probe: Probe | None = None
+        self.heartbeat_args: Callable[[], dict[str, Any]] = dict
+        self.on_heartbeat: Callable[[Any], None] = lambda answer: None
         self._log_path = log_path
         self._report = report
         self._process: subprocess.Popen[bytes] | None = None
@@ -214,7 +216,9 @@ class Child:
 
     async def _ping(self) -> Any:
         assert self._control is not None
-        return await self._control.call("ping")
+        answer = await self._control.call("ping", **self.heartbeat_args())
+        self.on_heartbeat(answer)
+        return answer
 
     def _set(self, state: ChildState, detail: str) -> None:
         self.state, self.detail = state, detail

@@ -38,6 +38,7 @@ class Supervisor:
         self.data = data
         self.vendor_key = vendor_key
         self.children: dict[str, Child] = {}
+        self._resting: dict[str, dict[str, list[Any]]] = {}
         self._stop = asyncio.Event()
         self._db = open_writer(data.appliance_db)
         appliance_db.create_schema(self._db)
@@ -72,6 +73,7 @@ class Supervisor:
             await self._check_device_key(license)
             for bot in self._bots:
                 child = self._add(self._bot_spec(bot.name, bot.uid))
+                self._share_resting_orders(child)
                 if bot.enabled:
                     child.start()
             self._add(self._panel_spec()).start()
@@ -143,6 +145,26 @@ class Supervisor:
             return {"bot": bot.name, **result}
         raise IpcError("unknown_op", f"the supervisor answers status, start_bot, stop_bot and "
                                      f"symbol_action, not '{op}'")
+
+    def _share_resting_orders(self, bot: Child) -> None:
+        """Tell each bot, with every heartbeat, where the other bots' orders rest.
+
+        Two bots quoting the same market must never trade with each other: each reports its
+        resting orders in its heartbeat answer and checks new orders against the others'.
+        """
+        def others() -> dict[str, Any]:
+            markets: dict[str, list[Any]] = {}
+            for name, resting in self._resting.items():
+                if name != bot.name:
+                    for market, orders in resting.items():
+                        markets.setdefault(market, []).extend(orders)
+            return {"others": markets}
+
+        def remember(answer: Any) -> None:
+            if isinstance(answer, dict) and isinstance(answer.get("resting"), dict):
+                self._resting[bot.name] = answer["resting"]
+
+        bot.heartbeat_args, bot.on_heartbeat = others, remember
 
     def _bot_child(self, name: str) -> Child:
         child = self.children.get(name)

@@ -27,7 +27,7 @@ from appliance.risk.const import SymbolState
 from appliance.risk.limits import RiskLimits
 from appliance.store.appliance_db import Pair
 from appliance.store.events import EventKind, EventLog
-from appliance.strategies.quote import Side
+from appliance.strategies.quote import Quote, Side
 from provisioning.const import RISK_LIMITS, SPREAD_PARAMS
 from provisioning.sim_accounts import open_account
 from tests.conftest import RunningSimulator
@@ -194,3 +194,20 @@ async def test_pausing_cancels_the_symbols_orders(
     assert resting(simulator)
     assert await worker.operate("pause") is SymbolState.PAUSED
     assert resting(simulator) == []
+
+
+async def test_no_bid_crosses_another_bots_ask_on_the_same_market(
+    client: Any, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    log = EventLog(tmp_path / "events.db")
+    worker = await active(client, log, pair=replace(PAIR, shadow=True))
+    await worker.cycle()
+    (quote,) = log.events(kinds=(EventKind.QUOTE,))
+    rules = MarketRules.from_ccxt(client.market(PAIR.symbol))
+    bid = rules.price_ticks(Decimal(quote.data["bid"][0]))
+    other = await active(client, EventLog(tmp_path / "other.db"))
+    other.others = [Quote(Side.SELL, bid, 0)]  # the other bot's ask rests where we would bid
+    await other.cycle()
+    sides = {o["side"] for o in resting(simulator)}
+    assert "BUY" not in sides, "a bid at another bot's ask would trade the box with itself"
+    assert "SELL" in sides
