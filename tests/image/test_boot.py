@@ -75,6 +75,9 @@ print('bytecode', all(os.path.exists(m.__cached__) for m in (ccxt, nicegui, appl
 print('sqlite', sqlite3.connect(':memory:').execute('select 6 * 7').fetchone()[0])
 print('zone', zoneinfo.ZoneInfo('Asia/Singapore').key)
 print('processes', psutil.Process().pid)
+import appliance.market.book, appliance.strategies.ladder, appliance.exchanges.simulator.matching
+print('compiled', all(m.__file__.endswith('.so') for m in (appliance.market.book,
+      appliance.strategies.ladder, appliance.exchanges.simulator.matching)))
 """
 
 
@@ -247,6 +250,7 @@ def test_image_holds_the_box_and_its_native_libraries(boot: Boot, tmp_path: Path
         "sqlite 42",
         "zone Asia/Singapore",
         "processes 1",
+        "compiled True",
     ]
 
 
