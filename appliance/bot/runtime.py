@@ -8,7 +8,6 @@ import logging
 import signal
 import socket
 import time
-from collections.abc import Awaitable
 from typing import Any
 
 import ccxt.async_support as ccxt_async
@@ -162,7 +161,7 @@ class BotRuntime:
                 await worker.cycle()
             except ccxt_async.NetworkError as exc:
                 log.warning("%s: network trouble, trying again: %s", worker.symbol, exc)
-                await self._guarded(worker.check_stale())
+                await worker.check_stale()
             except Exception as exc:
                 log.exception("%s: worker failed; pausing the symbol", worker.symbol)
                 worker.guard.pause()
@@ -172,13 +171,6 @@ class BotRuntime:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), CYCLE_SECONDS)
-
-    async def _guarded(self, check: Awaitable[None]) -> None:
-        """Run a risk check whose own cancels may meet the same network trouble."""
-        try:
-            await check
-        except ccxt_async.NetworkError as exc:
-            log.warning("network trouble during a risk check: %s", exc)
 
     async def _cancel(self, worker: SymbolWorker) -> None:
         try:

@@ -223,7 +223,11 @@ class SymbolWorker:
         log.warning("%s: risk trip %s: %s", self.symbol, trip.kind, trip.reason)
         self._events.append(EventKind.RISK, self.symbol, {
             "trip": trip.kind.value, "reason": trip.reason, "state": trip.new_state.name})
-        await self.cancel_all()
+        try:
+            await self.cancel_all()
+        except ccxt_async.NetworkError as exc:
+            # The symbol is no longer active: every next cycle cancels what is left.
+            log.warning("%s: cancels wait for the exchange to answer: %s", self.symbol, exc)
 
     async def _apply(self, desired: list[Quote], now: float) -> None:
         """Send only the cancels and creates needed, cancels first, within the rate budget."""

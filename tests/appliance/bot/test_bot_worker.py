@@ -3,70 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-import urllib.request
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import ccxt.async_support as ccxt_async
 import pytest
 
 from appliance.bot.worker import OperatorRefused, SymbolWorker
-from appliance.exchanges.venue import point_at_simulator
 from appliance.ledger import open_orders_from_events
 from appliance.market.monitor import MarketHealth
 from appliance.market.rules import MarketRules
-from appliance.orders.budget import RateBudget
-from appliance.orders.live import ClientIds
-from appliance.risk.bot import BotGuard
 from appliance.risk.const import SymbolState
-from appliance.risk.limits import RiskLimits
-from appliance.store.appliance_db import Pair
 from appliance.store.events import EventKind, EventLog
 from appliance.strategies.quote import Quote, Side
-from provisioning.const import RISK_LIMITS, SPREAD_PARAMS
-from provisioning.sim_accounts import open_account
+from tests.appliance.bot.conftest import LIMITS, PAIR, active, resting, worker_for
 from tests.conftest import RunningSimulator
-
-PAIR = Pair("bot-1", "sim", "MTS/USDT", "spread", SPREAD_PARAMS)
-LIMITS = RiskLimits.model_validate(RISK_LIMITS)
-
-
-@pytest.fixture
-async def client(simulator: RunningSimulator) -> AsyncIterator[Any]:
-    credential = open_account(simulator.url, "bot-1", {"MTS": "10000", "USDT": "20000"})
-    exchange = ccxt_async.binance({"apiKey": credential.api_key, "secret": credential.secret})
-    point_at_simulator(exchange, simulator.url)
-    await exchange.load_markets()
-    yield exchange
-    await exchange.close()
-
-
-def worker_for(client: Any, log: EventLog, pair: Pair = PAIR,
-               limits: RiskLimits = LIMITS) -> SymbolWorker:
-    rules = MarketRules.from_ccxt(client.market(pair.symbol))
-    sent = len(log.events(kinds=(EventKind.ORDER,)))
-    budget = RateBudget(10, 5.0, time.time())
-    guard = BotGuard(limits, [pair.symbol]).guard(pair.symbol)
-    worker = SymbolWorker(pair, client, log, rules, ClientIds("bot-1", sent), budget, guard)
-    worker.restore()
-    return worker
-
-
-async def active(client: Any, log: EventLog, **kwargs: Any) -> SymbolWorker:
-    worker = worker_for(client, log, **kwargs)
-    assert await worker.operate("activate") is SymbolState.ACTIVE
-    return worker
-
-
-def resting(simulator: RunningSimulator) -> list[dict[str, Any]]:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(f"{simulator.url}/sim/open-orders?account=bot-1", timeout=5) as response:
-        return list(json.load(response))
 
 
 async def test_a_symbol_starts_paused_and_sends_nothing_until_activated(

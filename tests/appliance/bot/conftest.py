@@ -1,0 +1,83 @@
+"""Workers against the real simulator: an account, a ccxt client, and helpers to drive them."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import ccxt.async_support as ccxt_async
+import pytest
+
+from appliance.bot.worker import SymbolWorker
+from appliance.exchanges.venue import point_at_simulator
+from appliance.market.rules import MarketRules
+from appliance.orders.budget import RateBudget
+from appliance.orders.live import ClientIds
+from appliance.risk.bot import BotGuard
+from appliance.risk.const import SymbolState
+from appliance.risk.limits import RiskLimits
+from appliance.store.appliance_db import Pair
+from appliance.store.events import EventKind, EventLog
+from provisioning.const import RISK_LIMITS, SPREAD_PARAMS
+from provisioning.sim_accounts import open_account
+from tests.conftest import RunningSimulator
+
+PAIR = Pair("bot-1", "sim", "MTS/USDT", "spread", SPREAD_PARAMS)
+LIMITS = RiskLimits.model_validate(RISK_LIMITS)
+BALANCES = {"MTS": "10000", "USDT": "20000"}
+
+ClientFactory = Callable[[dict[str, str]], Awaitable[Any]]
+
+
+@pytest.fixture
+async def make_client(simulator: RunningSimulator) -> AsyncIterator[ClientFactory]:
+    """Open account bot-1 with the given balances and return a ccxt client for it."""
+    clients: list[Any] = []
+
+    async def make(balances: dict[str, str]) -> Any:
+        credential = open_account(simulator.url, "bot-1", balances)
+        exchange = ccxt_async.binance({"apiKey": credential.api_key,
+                                       "secret": credential.secret})
+        point_at_simulator(exchange, simulator.url)
+        await exchange.load_markets()
+        clients.append(exchange)
+        return exchange
+
+    yield make
+    for exchange in clients:
+        await exchange.close()
+
+
+@pytest.fixture
+async def client(make_client: ClientFactory) -> Any:
+    """A ccxt client for an account with plenty of both assets."""
+    return await make_client(BALANCES)
+
+
+def worker_for(client: Any, log: EventLog, pair: Pair = PAIR,
+               limits: RiskLimits = LIMITS) -> SymbolWorker:
+    """Return a worker restored from `log`, as a bot builds one at start."""
+    rules = MarketRules.from_ccxt(client.market(pair.symbol))
+    sent = len(log.events(kinds=(EventKind.ORDER,)))
+    budget = RateBudget(10, 5.0, time.time())
+    guard = BotGuard(limits, [pair.symbol]).guard(pair.symbol)
+    worker = SymbolWorker(pair, client, log, rules, ClientIds("bot-1", sent), budget, guard)
+    worker.restore()
+    return worker
+
+
+async def active(client: Any, log: EventLog, **kwargs: Any) -> SymbolWorker:
+    """Return a worker the operator has activated."""
+    worker = worker_for(client, log, **kwargs)
+    assert await worker.operate("activate") is SymbolState.ACTIVE
+    return worker
+
+
+def resting(simulator: RunningSimulator) -> list[dict[str, Any]]:
+    """Return bot-1's open orders as the simulator holds them."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"{simulator.url}/sim/open-orders?account=bot-1", timeout=5) as response:
+        return list(json.load(response))

@@ -1,0 +1,122 @@
+"""Every risk trip, against the simulator: the symbol's orders end cancelled, its state
+moved, and the reason recorded — and it does not resume by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import ccxt.async_support as ccxt_async
+import pytest
+
+from appliance.bot.worker import SymbolWorker
+from appliance.risk.const import SymbolState
+from appliance.store.events import EventKind, EventLog
+from tests.appliance.bot.conftest import LIMITS, ClientFactory, active, resting
+from tests.conftest import RunningSimulator
+
+
+async def run_until_tripped(worker: SymbolWorker, cycles: int = 120) -> None:
+    """Cycle the worker until its guard stops it."""
+    for _ in range(cycles):
+        try:
+            await worker.cycle()
+        except ccxt_async.NetworkError:
+            await worker.check_stale()
+        if worker.guard.state is not SymbolState.ACTIVE:
+            return
+        await asyncio.sleep(0.5)
+    pytest.fail("the guard never tripped")
+
+
+async def assert_stopped(worker: SymbolWorker, log: EventLog, simulator: RunningSimulator,
+                         trip: str, state: SymbolState) -> None:
+    """The trip is recorded, nothing rests, and another cycle does not quote again."""
+    recorded = log.events(kinds=(EventKind.RISK,))[-1]
+    assert (recorded.data["trip"], recorded.data["state"]) == (trip, state.name)
+    assert recorded.data["reason"]
+    await worker.cycle()  # a paused or halted symbol cancels what it may have left, sends none
+    assert worker.guard.state is state
+    assert resting(simulator) == []
+
+
+async def test_drawdown_halts(client: Any, tmp_path: Path, simulator: RunningSimulator) -> None:
+    log = EventLog(tmp_path / "events.db")
+    worker = await active(client, log, limits=LIMITS.model_copy(
+        update={"max_drawdown": Decimal("0.01")}))  # the fees of one fill exceed it
+    await run_until_tripped(worker)
+    await assert_stopped(worker, log, simulator, "drawdown", SymbolState.HALTED)
+
+
+async def test_a_position_beyond_a_lowered_limit_pauses(
+    client: Any, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    log = EventLog(tmp_path / "events.db")
+    worker = await active(client, log)
+    for _ in range(120):
+        await worker.cycle()
+        if abs(worker.position.base) >= 10:
+            break
+        await asyncio.sleep(0.5)
+    # The operator lowers the limit below the position and the bot restarts.
+    lowered = LIMITS.model_copy(update={"max_position": abs(worker.position.base) / 2})
+    reborn = await active(client, log, limits=lowered)
+    await run_until_tripped(reborn)
+    await assert_stopped(reborn, log, simulator, "position", SymbolState.PAUSED)
+
+
+async def test_total_exposure_pauses(
+    client: Any, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    log = EventLog(tmp_path / "events.db")
+    worker = await active(client, log)
+    for _ in range(120):
+        await worker.cycle()
+        if abs(worker.position.base) >= 10:
+            break
+        await asyncio.sleep(0.5)
+    value = abs(worker.position.base)  # at about 1.25 a unit, this is below the value
+    reborn = await active(client, log, limits=LIMITS.model_copy(
+        update={"max_total_exposure": value}))
+    await run_until_tripped(reborn)
+    await assert_stopped(reborn, log, simulator, "exposure", SymbolState.PAUSED)
+
+
+async def test_orders_beyond_the_rate_limit_halt(
+    client: Any, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    log = EventLog(tmp_path / "events.db")
+    worker = await active(client, log, limits=LIMITS.model_copy(
+        update={"max_orders_per_second": 1, "order_rate_trip_excess": 1}))
+    await run_until_tripped(worker)  # a bid and an ask in the same second: one too many
+    await assert_stopped(worker, log, simulator, "order_rate", SymbolState.HALTED)
+
+
+async def test_repeated_insufficient_balance_pauses(
+    make_client: ClientFactory, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    client = await make_client({"MTS": "0", "USDT": "1"})  # neither side can be funded
+    log = EventLog(tmp_path / "events.db")
+    worker = await active(client, log)
+    await run_until_tripped(worker)
+    await assert_stopped(worker, log, simulator, "insufficient_balance", SymbolState.PAUSED)
+
+
+async def test_market_data_that_stops_arriving_pauses(
+    client: Any, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    log = EventLog(tmp_path / "events.db")
+    worker = await active(client, log)
+    await worker.cycle()
+    assert resting(simulator)
+    client.timeout = 1000  # milliseconds: the frozen exchange is noticed quickly
+    os.kill(simulator.process.pid, signal.SIGSTOP)
+    try:
+        await run_until_tripped(worker)
+    finally:
+        os.kill(simulator.process.pid, signal.SIGCONT)
+    await assert_stopped(worker, log, simulator, "stale_data", SymbolState.PAUSED)
