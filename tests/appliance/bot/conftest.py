@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.request
@@ -74,6 +75,19 @@ async def active(client: Any, log: EventLog, **kwargs: Any) -> SymbolWorker:
     worker = worker_for(client, log, **kwargs)
     assert await worker.operate("activate") is SymbolState.ACTIVE
     return worker
+
+
+async def cycle_until(worker: SymbolWorker, done: Callable[[], bool], what: str) -> None:
+    """Cycle the worker, as its bot would, until `done()`; fail saying `what` never happened."""
+    for _ in range(120):
+        try:
+            await worker.cycle()
+        except ccxt_async.NetworkError:
+            await worker.check_stale()
+        if done():
+            return
+        await asyncio.sleep(0.5)
+    pytest.fail(f"within 120 cycles: {what}")
 
 
 def resting(simulator: RunningSimulator) -> list[dict[str, Any]]:

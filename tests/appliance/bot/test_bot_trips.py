@@ -3,34 +3,29 @@ moved, and the reason recorded — and it does not resume by itself."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import ccxt.async_support as ccxt_async
-import pytest
-
 from appliance.bot.worker import SymbolWorker
 from appliance.risk.const import SymbolState
 from appliance.store.events import EventKind, EventLog
-from tests.appliance.bot.conftest import LIMITS, ClientFactory, active, resting
+from tests.appliance.bot.conftest import (
+    LIMITS,
+    ClientFactory,
+    active,
+    cycle_until,
+    resting,
+)
 from tests.conftest import RunningSimulator
 
 
-async def run_until_tripped(worker: SymbolWorker, cycles: int = 120) -> None:
+async def run_until_tripped(worker: SymbolWorker) -> None:
     """Cycle the worker until its guard stops it."""
-    for _ in range(cycles):
-        try:
-            await worker.cycle()
-        except ccxt_async.NetworkError:
-            await worker.check_stale()
-        if worker.guard.state is not SymbolState.ACTIVE:
-            return
-        await asyncio.sleep(0.5)
-    pytest.fail("the guard never tripped")
+    await cycle_until(worker, lambda: worker.guard.state is not SymbolState.ACTIVE,
+                      "the guard tripped")
 
 
 async def assert_stopped(worker: SymbolWorker, log: EventLog, simulator: RunningSimulator,
@@ -57,11 +52,7 @@ async def test_a_position_beyond_a_lowered_limit_pauses(
 ) -> None:
     log = EventLog(tmp_path / "events.db")
     worker = await active(client, log)
-    for _ in range(120):
-        await worker.cycle()
-        if abs(worker.position.base) >= 10:
-            break
-        await asyncio.sleep(0.5)
+    await cycle_until(worker, lambda: abs(worker.position.base) >= 10, "a position built up")
     # The operator lowers the limit below the position and the bot restarts.
     lowered = LIMITS.model_copy(update={"max_position": abs(worker.position.base) / 2})
     reborn = await active(client, log, limits=lowered)
@@ -74,11 +65,7 @@ async def test_total_exposure_pauses(
 ) -> None:
     log = EventLog(tmp_path / "events.db")
     worker = await active(client, log)
-    for _ in range(120):
-        await worker.cycle()
-        if abs(worker.position.base) >= 10:
-            break
-        await asyncio.sleep(0.5)
+    await cycle_until(worker, lambda: abs(worker.position.base) >= 10, "a position built up")
     value = abs(worker.position.base)  # at about 1.25 a unit, this is below the value
     reborn = await active(client, log, limits=LIMITS.model_copy(
         update={"max_total_exposure": value}))

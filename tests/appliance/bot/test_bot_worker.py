@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import replace
 from decimal import Decimal
@@ -11,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from appliance.bot.worker import OperatorRefused, SymbolWorker
+from appliance.bot.worker import OperatorRefused
 from appliance.ledger import open_orders_from_events
 from appliance.market.monitor import MarketHealth
 from appliance.market.rules import MarketRules
 from appliance.risk.const import SymbolState
 from appliance.store.events import EventKind, EventLog
 from appliance.strategies.quote import Quote, Side
-from tests.appliance.bot.conftest import LIMITS, PAIR, active, resting, worker_for
+from tests.appliance.bot.conftest import LIMITS, PAIR, active, cycle_until, resting, worker_for
 from tests.conftest import RunningSimulator
 
 
@@ -62,21 +61,12 @@ async def test_shadow_mode_records_quotes_and_sends_nothing(
     assert log.events(kinds=(EventKind.ORDER,)) == []
 
 
-async def fill_until(worker: SymbolWorker, fills: int) -> None:
-    for _ in range(120):
-        await worker.cycle()
-        if worker.position.fills >= fills:
-            return
-        await asyncio.sleep(0.5)
-    pytest.fail("the background market never filled the quotes")
-
-
 async def test_a_restarted_worker_rebuilds_its_state_and_cancels_what_it_left(
     client: Any, tmp_path: Path, simulator: RunningSimulator
 ) -> None:
     log = EventLog(tmp_path / "events.db")
     live = await active(client, log)
-    await fill_until(live, 2)
+    await cycle_until(live, lambda: live.position.fills >= 2, "two fills")
     assert resting(simulator), "the crashed worker should leave orders behind"
 
     reborn = worker_for(client, log)  # as after SIGKILL: only the event log survives
@@ -88,25 +78,6 @@ async def test_a_restarted_worker_rebuilds_its_state_and_cancels_what_it_left(
     # Fills that happened between the crash and the restart are in the log now too.
     assert reborn.position.fills >= live.position.fills
     assert reborn.position.fills == len(log.events(kinds=(EventKind.FILL,)))
-
-
-async def test_a_drawdown_trip_halts_cancels_everything_and_records_why(
-    client: Any, tmp_path: Path, simulator: RunningSimulator
-) -> None:
-    log = EventLog(tmp_path / "events.db")
-    tight = LIMITS.model_copy(update={"max_drawdown": Decimal("0.01")})  # fees alone exceed it
-    worker = await active(client, log, limits=tight)
-    for _ in range(120):
-        await worker.cycle()
-        if worker.guard.state is not SymbolState.ACTIVE:
-            break
-        await asyncio.sleep(0.5)
-    assert worker.guard.state is SymbolState.HALTED
-    trip = log.events(kinds=(EventKind.RISK,))[-1]
-    assert trip.data["trip"] == "drawdown" and trip.data["state"] == "HALTED"
-    assert resting(simulator) == []
-    await worker.cycle()
-    assert resting(simulator) == [], "a tripped symbol must not quote again by itself"
 
 
 def test_no_fill_can_carry_the_position_past_its_limit(
