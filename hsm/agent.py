@@ -1,105 +1,192 @@
-"""Answer signing requests on signer.sock, each for a caller allowed the key it names."""
+"""Answer signer requests: rate limit, op table, access rule, audit, in that order.
+
+What the audit log receives: every refusal (the first of each kind — caller, op, label,
+outcome — in a flush window at once, and how many there were in all with the window's
+counts), every key-management call on its own line, synced before the reply, and successful
+signatures as per-caller, per-label counts written every AUDIT_FLUSH_SECONDS — never one line
+per signature, since bots sign at high volume. No message, signature or secret is written.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
+import inspect
 import logging
-import signal
-from collections.abc import Callable
-from pathlib import Path
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import orjson
 from pkcs11.exceptions import PKCS11Error
 
-from appliance.ipc import IpcError, Peer, serve_unix
+from appliance.ipc import IpcError, Peer
+from appliance.ipc.framing import encode, error_reply, ok_reply, parse_request
 from hsm.access import AccessPolicy
-from hsm.token import Token, UnknownKey
+from hsm.audit import AuditLog, Tally, TallyKey
+from hsm.labels import is_label
+from hsm.ops import Access, Audit, Call, Op
+from hsm.ratelimit import CallerRateLimit
+from hsm.token import KeyExists, TokenError, UnknownKey
 
 log = logging.getLogger(__name__)
 
-SOCKET_MODE = 0o666
-"""Anyone may connect: the caller's uid (SO_PEERCRED) decides what it may sign."""
+Reply = bytes | Awaitable[bytes]
+"""A framed reply line, or an awaitable of one for an op that waits."""
 
-Operation = Callable[[str, dict[str, Any]], dict[str, str]]
+
+def _ping(call: Call) -> str:
+    return "pong"
 
 
 class SignerAgent:
-    """Check each request against the access policy and sign it in the token."""
+    """Check each request against the rate limit and the access policy, run it, audit it."""
 
-    def __init__(self, token: Token, policy: AccessPolicy) -> None:
-        self._token = token
+    def __init__(
+        self, ops: Mapping[str, Op], policy: AccessPolicy, audit: AuditLog,
+        rate_limit: CallerRateLimit, *, extra_ops: Mapping[str, Op] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._ops = {"ping": Op(_ping, Access.ANYONE, Audit.QUIET), **ops, **(extra_ops or {})}
         self._policy = policy
-        self._operations: dict[str, Operation] = {
-            "sign_hmac": self._sign_hmac,
-            "sign_eddsa": self._sign_eddsa,
-            "public_key": self._public_key,
-        }
+        self._audit = audit
+        self._rate_limit = rate_limit
+        self._clock = clock
+        self._tally = Tally.start(clock())
 
-    async def handle(self, op: str, args: dict[str, Any], peer: Peer) -> Any:
-        """Answer one request, or raise IpcError with a code the caller can act on."""
-        if op == "ping":
-            return "pong"
-        operation = self._operations.get(op)
-        if operation is None:
-            raise IpcError("unknown_op", f"the signer has no op '{op}'; use ping, "
-                           + ", ".join(self._operations))
-        label = _label(args)
-        if not self._policy.allows(peer.uid, label):
-            log.warning("refused uid %d op %s label %r: not allowed", peer.uid, op, label)
-            raise IpcError("forbidden", f"uid {peer.uid} may not use key '{label}'; "
-                           "grant it with --allow when starting the signer")
+    def answer(self, line: bytes, peer: Peer) -> Reply:
+        """Return the reply line to one request line."""
         try:
-            return operation(label, args)
-        except UnknownKey as exc:
-            raise IpcError("unknown_key", str(exc)) from None
-        except PKCS11Error as exc:
-            log.error("token failed on op %s label %r: %s", op, label, type(exc).__name__)
-            raise IpcError("token_failed", "the token failed to sign; see the signer log") from None
+            request = parse_request(line)
+        except IpcError as exc:
+            self._refused(peer, None, None, exc)
+            return _frame(error_reply(None, exc))
+        try:
+            result = self.call(request.op, request.args, peer)
+        except IpcError as exc:
+            return _frame(error_reply(request.id, exc))
+        if inspect.isawaitable(result):
+            return self._framed_later(request.id, result)
+        return _frame(ok_reply(request.id, result))
 
-    def _sign_hmac(self, label: str, args: dict[str, Any]) -> dict[str, str]:
-        mac = self._token.sign_hmac(label, _message(args))
-        return {"mac_b64": base64.b64encode(mac).decode()}
+    def call(self, op_name: str, args: dict[str, Any], peer: Peer) -> Any:
+        """Run one request and return its result (or an awaitable), or raise IpcError."""
+        label = args.get("label")
+        label = label if is_label(label) else None
+        if not self._rate_limit.allow(peer.uid):
+            raise self._refused(peer, op_name, label, IpcError(
+                "rate_limited", "too many requests from this uid; slow down and retry"))
+        op = self._ops.get(op_name)
+        if op is None:
+            raise self._refused(peer, op_name, label, IpcError(
+                "unknown_op", "the signer answers only " + ", ".join(self._ops)))
+        call = Call(op_name, args, peer, label)
+        try:
+            self._admit(op, call)
+            result = op.run(call)
+        except Exception as exc:
+            raise self._failed(op, call, exc) from None
+        if inspect.isawaitable(result):
+            return self._settled(op, call, result)
+        self._succeeded(op, call)
+        return result
 
-    def _sign_eddsa(self, label: str, args: dict[str, Any]) -> dict[str, str]:
-        signature = self._token.sign_eddsa(label, _message(args))
-        return {"signature_b64": base64.b64encode(signature).decode()}
+    def refuse(self, peer: Peer, code: str, message: str) -> bytes:
+        """Record a refusal the server makes by itself and return its error line."""
+        return _frame(error_reply(None, self._refused(peer, None, None, IpcError(code, message))))
 
-    def _public_key(self, label: str, args: dict[str, Any]) -> dict[str, str]:
-        return {"public_key_b64": base64.b64encode(self._token.public_key(label)).decode()}
+    def flush(self) -> None:
+        """Write the counts gathered since the last flush to the audit log."""
+        tally, self._tally = self._tally, Tally.start(self._clock())
+        if tally.counts:
+            self._audit.record("tally", tally.as_fields(), sync=True)
+
+    def _admit(self, op: Op, call: Call) -> None:
+        """Refuse the call unless its caller passes the op's access rule."""
+        uid = call.peer.uid
+        if op.access is Access.ADMIN and not self._policy.is_admin(uid):
+            raise IpcError("forbidden", f"uid {uid} may not manage keys; only the admin uids "
+                           "may (--admin when starting the signer)")
+        if op.access is Access.GRANTED:
+            label = call.needs_label()
+            if not self._policy.allows(uid, label):
+                raise IpcError("forbidden", f"uid {uid} may not use key '{label}'; grant it "
+                               "with --allow when starting the signer")
+
+    async def _settled(self, op: Op, call: Call, pending: Awaitable[Any]) -> Any:
+        try:
+            result = await pending
+        except Exception as exc:
+            raise self._failed(op, call, exc) from None
+        self._succeeded(op, call)
+        return result
+
+    async def _framed_later(self, request_id: Any, pending: Awaitable[Any]) -> bytes:
+        try:
+            return _frame(ok_reply(request_id, await pending))
+        except IpcError as exc:
+            return _frame(error_reply(request_id, exc))
+
+    def _succeeded(self, op: Op, call: Call) -> None:
+        if op.audit is Audit.COUNTED:
+            self._tally.add(TallyKey(call.peer.uid, call.peer.pid, call.op, call.label, "ok"))
+        elif op.audit is Audit.EACH:
+            self._audit.record("request", {**_who(call.peer), "op": call.op,
+                                           **_named_args(op, call), "outcome": "ok"}, sync=True)
+
+    def _failed(self, op: Op, call: Call, exc: Exception) -> IpcError:
+        """Return the error reply for an op that raised, recording the refusal."""
+        error = _as_ipc_error(exc, call.op)
+        return self._refused(call.peer, call.op, call.label, error, _named_args(op, call))
+
+    def _refused(
+        self, peer: Peer, op: str | None, label: str | None, error: IpcError,
+        named: dict[str, str] | None = None,
+    ) -> IpcError:
+        """Record a refusal (at once if it is the first of its kind this window) and return it.
+
+        An op name is recorded only when it is a plain short name: a caller chooses it.
+        """
+        op = op if op in self._ops or is_label(op) else None
+        if self._tally.add(TallyKey(peer.uid, peer.pid, op or "", label, error.code)) == 1:
+            log.warning("refused uid %d (pid %d) op %s label %r: %s",
+                        peer.uid, peer.pid, op, label, error.code)
+            fields = {**_who(peer), "op": op, "label": label, **(named or {}),
+                      "outcome": error.code}
+            self._audit.record("refusal", fields)
+        return error
 
 
-def _label(args: dict[str, Any]) -> str:
-    """Return the key label a request names."""
-    label = args.get("label")
-    if not isinstance(label, str) or not label:
-        raise IpcError("bad_args", "args need 'label', the key's label in the token")
-    return label
+def _who(peer: Peer) -> dict[str, int]:
+    return {"uid": peer.uid, "pid": peer.pid}
 
 
-def _message(args: dict[str, Any]) -> bytes:
-    """Return the bytes a request asks to sign."""
-    encoded = args.get("message_b64")
-    if not isinstance(encoded, str):
-        raise IpcError("bad_args", "args need 'message_b64', the message in base64")
+def _named_args(op: Op, call: Call) -> dict[str, str]:
+    """Return the op's audited arguments that are valid key labels (nothing else is written)."""
+    return {name: value for name in op.audit_args
+            if is_label(value := call.args.get(name))}
+
+
+def _as_ipc_error(exc: Exception, op: str) -> IpcError:
+    """Return the error reply for an exception an op raised."""
+    if isinstance(exc, IpcError):
+        return exc
+    if isinstance(exc, UnknownKey):
+        return IpcError("unknown_key", str(exc))
+    if isinstance(exc, KeyExists):
+        return IpcError("key_exists", str(exc))
+    if isinstance(exc, TokenError):
+        return IpcError("token_failed", str(exc))
+    if isinstance(exc, PKCS11Error):
+        log.error("token failed on op %s: %s", op, type(exc).__name__)
+        return IpcError("token_failed", f"the token failed on '{op}' ({type(exc).__name__}); "
+                        "see the signer log")
+    log.exception("op %s failed", op)
+    return IpcError("internal", f"'{op}' failed inside the signer; see the signer log")
+
+
+def _frame(reply: dict[str, Any]) -> bytes:
+    """Return a reply as one line (orjson for speed; json for what orjson refuses)."""
     try:
-        return base64.b64decode(encoded, validate=True)
-    except binascii.Error:
-        raise IpcError("bad_args", "'message_b64' is not valid base64") from None
+        return orjson.dumps(reply, option=orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        return encode(reply)
 
-
-async def serve_signer(agent: SignerAgent, socket_path: Path) -> None:
-    """Serve the agent on socket_path until SIGTERM or SIGINT, then remove the socket."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    server = await serve_unix(socket_path, agent.handle, mode=SOCKET_MODE)
-    log.info("signer serving %s", socket_path)
-    try:
-        await stop.wait()
-    finally:
-        server.close()
-        socket_path.unlink(missing_ok=True)
-        log.info("signer stopped")

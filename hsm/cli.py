@@ -1,23 +1,45 @@
-"""Start the signer agent: log in to the token with the PIN on stdin and serve signer.sock."""
+"""Start the signer agent: log in to the token with the PIN on stdin and serve signer.sock.
+
+Exit status: 0 after SIGTERM, 1 when it cannot start, 2 for a wrong PIN, 3 while wrong PINs
+lock logins out (no login is tried; the log says until when), 64 for a bad command line.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
+import os
 import sys
+import time
+from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import BinaryIO, NoReturn
 
+import uvloop
+
 from appliance.datadir import DataDir
 from hsm.access import AccessPolicy, AccessSpecError
-from hsm.agent import SignerAgent, serve_signer
-from hsm.const import DEFAULT_TOKEN_LABEL
+from hsm.agent import SignerAgent
+from hsm.audit import AuditLog
+from hsm.const import (
+    AUDIT_FILE,
+    DEFAULT_TOKEN_LABEL,
+    PIN_FAILURES_ALLOWED,
+    PIN_GUARD_FILE,
+    RATE_BURST,
+    RATE_PER_SECOND,
+)
+from hsm.keyops import TokenOps
+from hsm.pinguard import LockedOut, PinGuard
+from hsm.ratelimit import CallerRateLimit, RateSpecError
+from hsm.server import serve_signer
 from hsm.softhsm import SOFTHSM_MODULE, is_softhsm, use_config
 from hsm.token import Token, TokenError, WrongPin
 
 EXIT_START_FAILED = 1
 EXIT_WRONG_PIN = 2
+EXIT_LOCKED_OUT = 3
 EXIT_USAGE = 64
 MAX_PIN_LINE = 1024
 
@@ -32,6 +54,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def _uid(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a uid (a number, e.g. 0)")
+    return int(text)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Parse the signer's command line."""
     parser = _Parser(
@@ -44,11 +72,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--token", default=DEFAULT_TOKEN_LABEL, help="token label")
     parser.add_argument("--allow", action="append", default=[], metavar="UID=LABEL[,LABEL...]",
                         help="let a caller uid use these key labels (repeatable)")
+    parser.add_argument("--admin", action="append", type=_uid, metavar="UID",
+                        help="a uid that may manage keys (repeatable; default: 0 and the "
+                        "signer's own uid)")
+    parser.add_argument("--rate", type=float, default=RATE_PER_SECOND,
+                        help="requests per second each caller uid may make, sustained")
+    parser.add_argument("--burst", type=int, default=RATE_BURST,
+                        help="requests each caller uid may make at once")
+    parser.add_argument("--pin-failures", type=int, default=PIN_FAILURES_ALLOWED,
+                        help="wrong PINs in a row before logins are delayed")
     args = parser.parse_args(argv)
     try:
-        args.policy = AccessPolicy.parse(args.allow)
-    except AccessSpecError as exc:
+        args.policy = AccessPolicy.parse(args.allow, args.admin)
+        args.rate_limit = CallerRateLimit(args.rate, args.burst)
+    except (AccessSpecError, RateSpecError) as exc:
         parser.error(str(exc))
+    if args.pin_failures < 1:
+        parser.error("--pin-failures must be at least 1")
     return args
 
 
@@ -57,42 +97,88 @@ def read_pin(stream: BinaryIO) -> str:
     return stream.readline(MAX_PIN_LINE).decode(errors="replace").rstrip("\r\n")
 
 
-def open_token(args: argparse.Namespace, pin: str) -> Token:
-    """Point SoftHSM2 at the data dir when it is the module, and log in to the token."""
+def signer_dir(args: argparse.Namespace) -> DataDir:
+    """Make ready the signer's folder (its audit log and PIN guard live there) and the module."""
     data = DataDir(args.data)
-    if is_softhsm(args.module):
-        if not data.hsm.is_dir():
-            raise TokenError(f"{data.hsm} does not exist; provision the box first")
-        try:
-            use_config(data)
-        except OSError as exc:
-            raise TokenError(f"cannot write {data.softhsm_conf} ({exc.strerror}); the signer's "
-                             f"uid must own {data.hsm}") from None
-    return Token.open(args.module, args.token, pin)
+    if not is_softhsm(args.module):
+        data.hsm.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return data
+    if not data.hsm.is_dir():
+        raise TokenError(f"{data.hsm} does not exist; provision the box first")
+    try:
+        use_config(data)
+    except OSError as exc:
+        raise TokenError(f"cannot write {data.softhsm_conf} ({exc.strerror}); the signer's "
+                         f"uid must own {data.hsm}") from None
+    return data
 
 
-def main(argv: list[str] | None = None) -> int:
+def log_in(args: argparse.Namespace, pin: str, guard: PinGuard, audit: AuditLog) -> Token:
+    """Log in to the token unless wrong PINs lock logins out; record the outcome."""
+    who = {"uid": os.getuid(), "pid": os.getpid(), "token": args.token}
+    try:
+        guard.check()
+        token = Token.open(args.module, args.token, pin)
+    except LockedOut:
+        audit.record("login", {**who, "outcome": "locked_out"}, sync=True)
+        raise
+    except WrongPin:
+        state = guard.failed()
+        audit.record("login", {**who, "outcome": "wrong_pin", "failures": state.failures},
+                     sync=True)
+        raise
+    guard.succeeded()
+    audit.record("login", {**who, "outcome": "ok"}, sync=True)
+    return token
+
+
+def build_agent(args: argparse.Namespace, token: Token, audit: AuditLog) -> SignerAgent:
+    """Return the agent with the token's ops (other modules' ops join here, as extra_ops)."""
+    return SignerAgent(TokenOps(token).table(), args.policy, audit, args.rate_limit)
+
+
+def main(
+    argv: list[str] | None = None, *, stdin: BinaryIO | None = None,
+    clock: Callable[[], float] = time.time,
+) -> int:
     """Run the signer until SIGTERM; return the process exit status."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    pin = read_pin(sys.stdin.buffer)
+    pin = read_pin(stdin or sys.stdin.buffer)
     if not pin:
         log.error("no user PIN on standard input; write it as the first line")
         return EXIT_START_FAILED
     try:
-        token = open_token(args, pin)
-    except WrongPin as exc:
-        log.error("%s", exc)
-        return EXIT_WRONG_PIN
+        data = signer_dir(args)
+        audit = AuditLog(data.hsm / AUDIT_FILE, clock)
     except TokenError as exc:
         log.error("%s", exc)
         return EXIT_START_FAILED
-    del pin
-    socket_path = DataDir(args.data).signer_sock
+    except OSError as exc:
+        log.error("cannot open the audit log in %s (%s); the signer's uid must own it",
+                  args.data, exc.strerror)
+        return EXIT_START_FAILED
+    with closing(audit):
+        guard = PinGuard(data.hsm / PIN_GUARD_FILE, args.pin_failures, clock)
+        try:
+            token = log_in(args, pin, guard, audit)
+        except TokenError as exc:
+            log.error("%s", exc)
+            return EXIT_WRONG_PIN if isinstance(exc, WrongPin) else EXIT_START_FAILED
+        except LockedOut as exc:
+            log.error("%s", exc)
+            return EXIT_LOCKED_OUT
+        finally:
+            del pin
+        return _serve(build_agent(args, token, audit), token, data.signer_sock)
+
+
+def _serve(agent: SignerAgent, token: Token, socket_path: Path) -> int:
+    """Serve until SIGTERM, then log out of the token."""
     with token:
         try:
-            asyncio.run(serve_signer(SignerAgent(token, args.policy), socket_path))
+            uvloop.run(serve_signer(agent, socket_path))
         except OSError as exc:
             log.error("cannot serve %s (%s); the signer's uid must be able to write %s",
                       socket_path, exc.strerror, socket_path.parent)

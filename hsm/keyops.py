@@ -1,0 +1,109 @@
+"""The token's ops: sign for granted callers, and key management for the admin uids."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from appliance.ipc import IpcError
+from hsm.const import PROTECTED_KEY_LABELS
+from hsm.ops import Access, Audit, Call, Op
+from hsm.token import KeyKind, Token
+
+
+def ed25519_pem(raw: bytes) -> str:
+    """Return a raw Ed25519 public key as PEM SubjectPublicKeyInfo (what Binance asks for)."""
+    public = Ed25519PublicKey.from_public_bytes(raw)
+    return public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+class TokenOps:
+    """Answer the key ops from one logged-in token."""
+
+    def __init__(self, token: Token) -> None:
+        self._token = token
+
+    def table(self) -> dict[str, Op]:
+        """Return the ops, with their access rule and audit."""
+        signing = {
+            "sign_hmac": Op(self.sign_hmac, Access.GRANTED, Audit.COUNTED),
+            "sign_eddsa": Op(self.sign_eddsa, Access.GRANTED, Audit.COUNTED),
+            "public_key": Op(self.public_key, Access.GRANTED, Audit.COUNTED),
+        }
+        managing = {
+            "import_hmac": Op(self.import_hmac, Access.ADMIN, Audit.EACH),
+            "generate_ed25519": Op(self.generate_ed25519, Access.ADMIN, Audit.EACH),
+            "list_keys": Op(self.list_keys, Access.ADMIN, Audit.EACH),
+            "rename_key": Op(self.rename_key, Access.ADMIN, Audit.EACH, ("label", "new_label")),
+            "delete_key": Op(self.delete_key, Access.ADMIN, Audit.EACH),
+        }
+        return signing | managing
+
+    def sign_hmac(self, call: Call) -> dict[str, str]:
+        """Return HMAC-SHA256 of `message_b64` under key `label`."""
+        mac = self._token.sign_hmac(call.needs_label(), call.needs_bytes("message_b64"))
+        return {"mac_b64": base64.b64encode(mac).decode()}
+
+    def sign_eddsa(self, call: Call) -> dict[str, str]:
+        """Return the Ed25519 signature of `message_b64` under key `label`."""
+        signature = self._token.sign_eddsa(call.needs_label(), call.needs_bytes("message_b64"))
+        return {"signature_b64": base64.b64encode(signature).decode()}
+
+    def public_key(self, call: Call) -> dict[str, str]:
+        """Return Ed25519 public key `label`, raw in base64 and as PEM."""
+        raw = self._token.public_key(call.needs_label())
+        return {"public_key_b64": base64.b64encode(raw).decode(),
+                "public_key_pem": ed25519_pem(raw)}
+
+    def import_hmac(self, call: Call) -> dict[str, str]:
+        """Store `secret_b64` as HMAC key `label`; write it nowhere, keep no reference to it.
+
+        The mutable copies the agent owns are wiped: the request's bytes in the connection
+        buffer, the decoded secret here, the padded key value in Token. Python's immutable
+        copies (the request line, the base64 text, the decoded bytes) cannot be wiped; nothing
+        refers to them once the call returns.
+        """
+        label = call.needs_label()
+        secret = bytearray(call.needs_bytes("secret_b64"))
+        try:
+            self._token.import_hmac(label, secret)
+        finally:
+            secret[:] = bytes(len(secret))
+        return {"label": label, "kind": KeyKind.HMAC}
+
+    def generate_ed25519(self, call: Call) -> dict[str, str]:
+        """Generate Ed25519 pair `label` on the token and return its public key as PEM."""
+        label = call.needs_label()
+        raw = self._token.generate_ed25519(label)
+        return {"label": label, "kind": KeyKind.ED25519, "public_key_pem": ed25519_pem(raw)}
+
+    def list_keys(self, call: Call) -> dict[str, list[dict[str, Any]]]:
+        """Return every key's label and kind, with the public key of Ed25519 keys as PEM."""
+        return {"keys": [
+            {"label": info.label, "kind": info.kind,
+             "public_key_pem": None if info.public_key is None else ed25519_pem(info.public_key)}
+            for info in self._token.key_infos()
+        ]}
+
+    def rename_key(self, call: Call) -> dict[str, str]:
+        """Make key `label` go by `new_label`."""
+        label, new_label = _unprotected(call.needs_label()), call.needs_label("new_label")
+        self._token.rename(label, new_label)
+        return {"label": new_label}
+
+    def delete_key(self, call: Call) -> dict[str, str]:
+        """Destroy key `label`."""
+        label = _unprotected(call.needs_label())
+        self._token.delete(label)
+        return {"label": label}
+
+
+def _unprotected(label: str) -> str:
+    """Return label unless it is a key the agent must never rename or delete."""
+    if label in PROTECTED_KEY_LABELS:
+        raise IpcError("protected_key", f"key '{label}' is bound to the box's license; it is "
+                       "never renamed or deleted")
+    return label
