@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from appliance.store.atomic import write_atomic
 from hsm.const import PIN_FAILURES_ALLOWED, PIN_LOCKOUT_MAX
-from provisioning.atomic import write_atomic
 
 
 class LockedOut(Exception):

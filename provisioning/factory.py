@@ -19,12 +19,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from appliance.datadir import DataDir
 from appliance.store.appliance_db import create_schema, put_setting
+from appliance.store.atomic import write_atomic
 from appliance.store.database import open_writer
 from hsm.const import DEFAULT_TOKEN_LABEL, DEVICE_KEY_LABEL
 from hsm.softhsm import SOFTHSM_MODULE, init_token, use_config
 from hsm.token import Token
 from provisioning import const
-from provisioning.atomic import write_atomic
 from provisioning.license import issue_license
 
 

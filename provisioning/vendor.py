@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from appliance.license import key_id
-from provisioning.atomic import write_atomic
+from appliance.store.atomic import write_atomic
 
 PRIVATE_FILE = "vendor.key"
 PUBLIC_FILE = "vendor.pub"

@@ -41,9 +41,12 @@ class Request:
     args: dict[str, Any]
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode(message: dict[str, Any]) -> bytes:
     """Return one message as a framed line."""
-    return json.dumps(message, separators=(",", ":")).encode() + b"\n"
+    return _ENCODER.encode(message).encode() + b"\n"
 
 
 def parse_request(line: bytes) -> Request:
