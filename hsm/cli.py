@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import closing
 from pathlib import Path
 from typing import BinaryIO, NoReturn
@@ -25,17 +25,21 @@ from hsm.audit import AuditLog
 from hsm.const import (
     AUDIT_FILE,
     DEFAULT_TOKEN_LABEL,
+    OPERATOR_PIN_GUARD_FILE,
     PIN_FAILURES_ALLOWED,
     PIN_GUARD_FILE,
     RATE_BURST,
     RATE_PER_SECOND,
 )
 from hsm.keyops import TokenOps
+from hsm.login_ops import LoginOp, LoginOps
+from hsm.ops import Access, Audit, Op
 from hsm.pinguard import LockedOut, PinGuard
 from hsm.ratelimit import CallerRateLimit, RateSpecError
 from hsm.server import serve_signer
 from hsm.softhsm import SOFTHSM_MODULE, is_softhsm, use_config
 from hsm.token import Token, TokenError, WrongPin
+from hsm.usb import YUBIKEY_5, KeyWatch, UsbId, UsbIdError
 
 EXIT_START_FAILED = 1
 EXIT_WRONG_PIN = 2
@@ -44,6 +48,9 @@ EXIT_USAGE = 64
 MAX_PIN_LINE = 1024
 
 log = logging.getLogger("hsm")
+
+QUIET_LOGIN_OPS = ("usb_keys", "login_session")
+"""Login ops the panel polls: audited as counts, not a line per call."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,6 +86,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="requests per second each caller uid may make, sustained")
     parser.add_argument("--burst", type=int, default=RATE_BURST,
                         help="requests each caller uid may make at once")
+    parser.add_argument("--usb-id", action="append", default=None, metavar="VENDOR:PRODUCT",
+                        help=f"USB ids of operator keys to watch (default {YUBIKEY_5})")
+    parser.add_argument("--operator-module", default=SOFTHSM_MODULE,
+                        help="PKCS#11 module that opens the operators' keys")
+    parser.add_argument("--panel", action="append", type=_uid, default=[], metavar="UID",
+                        help="uid of the panel, the only caller of the login ops")
     parser.add_argument("--pin-failures", type=int, default=PIN_FAILURES_ALLOWED,
                         help="wrong PINs in a row before logins are delayed")
     args = parser.parse_args(argv)
@@ -89,6 +102,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(str(exc))
     if args.pin_failures < 1:
         parser.error("--pin-failures must be at least 1")
+    try:
+        args.usb_ids = [UsbId.parse(usb_id) for usb_id in args.usb_id or [str(YUBIKEY_5)]]
+    except UsbIdError as exc:
+        parser.error(str(exc))
     return args
 
 
@@ -132,9 +149,40 @@ def log_in(args: argparse.Namespace, pin: str, guard: PinGuard, audit: AuditLog)
     return token
 
 
-def build_agent(args: argparse.Namespace, token: Token, audit: AuditLog) -> SignerAgent:
-    """Return the agent with the token's ops (other modules' ops join here, as extra_ops)."""
-    return SignerAgent(TokenOps(token).table(), args.policy, audit, args.rate_limit)
+def build_agent(
+    args: argparse.Namespace, token: Token, audit: AuditLog,
+    login: Mapping[str, LoginOp] | None = None,
+) -> SignerAgent:
+    """Return the agent with the token's ops and, when USB keys are watched, the login ops."""
+    return SignerAgent(TokenOps(token).table(), args.policy, audit, args.rate_limit,
+                       extra_ops={name: login_op(name, run) for name, run in (login or {}).items()})
+
+
+def login_op(name: str, run: LoginOp) -> Op:
+    """Return a login op as the agent's table holds it; its PIN argument is never recorded."""
+    audit = Audit.COUNTED if name in QUIET_LOGIN_OPS else Audit.EACH
+    return Op(lambda call: run(call.args, call.peer), Access.ANYONE, audit,
+              audit_args=("token_label", "key_label"))
+
+
+async def serve_with_login(
+    args: argparse.Namespace, token: Token, audit: AuditLog, data: DataDir
+) -> None:
+    """Serve the token's ops, and the login ops while USB keys can be watched."""
+    watch = KeyWatch(args.usb_ids)
+    try:
+        watch.start()
+    except OSError as exc:
+        log.warning("cannot watch USB keys (%s); serving without USB-key login", exc)
+        await serve_signer(build_agent(args, token, audit), data.signer_sock)
+        return
+    login = LoginOps(watch, args.operator_module, args.panel,
+                     PinGuard(data.hsm / OPERATOR_PIN_GUARD_FILE), [args.token])
+    try:
+        await serve_signer(build_agent(args, token, audit, login.table()), data.signer_sock)
+    finally:
+        login.close()
+        watch.stop()
 
 
 def main(
@@ -171,15 +219,16 @@ def main(
             return EXIT_LOCKED_OUT
         finally:
             del pin
-        return _serve(build_agent(args, token, audit), token, data.signer_sock)
+        return _serve(args, token, audit, data)
 
 
-def _serve(agent: SignerAgent, token: Token, socket_path: Path) -> int:
+def _serve(args: argparse.Namespace, token: Token, audit: AuditLog, data: DataDir) -> int:
     """Serve until SIGTERM, then log out of the token."""
     with token:
         try:
-            uvloop.run(serve_signer(agent, socket_path))
+            uvloop.run(serve_with_login(args, token, audit, data))
         except OSError as exc:
+            socket_path = data.signer_sock
             log.error("cannot serve %s (%s); the signer's uid must be able to write %s",
                       socket_path, exc.strerror, socket_path.parent)
             return EXIT_START_FAILED

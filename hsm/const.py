@@ -44,3 +44,6 @@ AUDIT_FILE = "audit.log"
 
 AUDIT_FLUSH_SECONDS = 60.0
 """How often the counts of signatures and repeated refusals are written to the audit log."""
+
+OPERATOR_PIN_GUARD_FILE = "operator-pin-guard.json"
+"""Wrong PINs typed for operators' USB keys, counted apart from the box token's own."""

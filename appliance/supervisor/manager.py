@@ -212,6 +212,7 @@ class Supervisor:
         allow = [f"{uid}={','.join(sorted(labels))}" for uid, labels in allowed.items()]
         return ChildSpec(
             "signer", self._python("hsm", "--token", self._token,
+                                   "--panel", str(uid(self._panel_uid)),
                                    *(a for entry in allow for a in ("--allow", entry))),
             account_for(self._signer_uid), self._env(SOFTHSM2_CONF=str(self.data.softhsm_conf)),
             stdin=pin)
