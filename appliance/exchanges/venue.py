@@ -1,4 +1,4 @@
-"""Point a ccxt binance instance at the exchange simulator instead of Binance."""
+"""Point a ccxt binance instance (async or pro) at the exchange simulator instead of Binance."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ SIMULATOR_OPTIONS: dict[str, Any] = {
 }
 """Options that keep `load_markets` to the one call the simulator serves: exchangeInfo."""
 
+WEBSOCKET_SCHEMES = {"http": "ws", "https": "wss"}
+
 
 class NotASimulatorUrlError(ValueError):
     """The base URL given for the simulator is not an http(s) origin."""
@@ -26,7 +28,9 @@ def point_at_simulator(exchange: Any, base_url: str) -> None:
     """Send every API of a ccxt binance instance to the simulator, keeping each API's path.
 
     `https://api.binance.com/api/v3` becomes `http://127.0.0.1:9100/api/v3`, and so on for
-    every entry of `urls['api']`; the options make `load_markets` ask only for spot markets.
+    every entry of `urls['api']`; a ccxt.pro client's websocket URLs (`urls['api']['ws']`)
+    become `ws://127.0.0.1:9100/ws`, `ws://127.0.0.1:9100/ws-api/v3` and so on. The options
+    make `load_markets` ask only for spot markets.
     """
     if exchange.id != "binance":
         raise NotABinanceClientError(
@@ -34,14 +38,20 @@ def point_at_simulator(exchange: Any, base_url: str) -> None:
             "set the exchange's ccxt id to binance to trade on the simulator"
         )
     origin = urlsplit(base_url)
-    if origin.scheme not in ("http", "https") or not origin.netloc:
+    if origin.scheme not in WEBSOCKET_SCHEMES or not origin.netloc:
         raise NotASimulatorUrlError(
             f"simulator URL '{base_url}' is not an http(s) origin; use e.g. http://127.0.0.1:9100"
         )
-    base_path = origin.path.rstrip("/")
-    apis: dict[str, str] = exchange.urls["api"]
-    for name, url in apis.items():
-        path = urlsplit(url).path
-        apis[name] = urlunsplit((origin.scheme, origin.netloc, base_path + path, "", ""))
+    exchange.urls["api"] = _rebased(exchange.urls["api"], origin.scheme, origin.netloc, origin.path)
     for option, value in SIMULATOR_OPTIONS.items():
         exchange.options[option] = copy.deepcopy(value)
+
+
+def _rebased(urls: Any, scheme: str, netloc: str, base_path: str) -> Any:
+    """Return URLs, or nested maps of them, moved to the simulator's origin under its path."""
+    if isinstance(urls, dict):
+        return {name: _rebased(url, scheme, netloc, base_path) for name, url in urls.items()}
+    parts = urlsplit(urls)
+    if parts.scheme in ("ws", "wss"):
+        scheme = WEBSOCKET_SCHEMES[scheme]
+    return urlunsplit((scheme, netloc, base_path.rstrip("/") + parts.path, "", ""))

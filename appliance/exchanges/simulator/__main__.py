@@ -1,4 +1,8 @@
-"""Run the exchange simulator: `python -m appliance.exchanges.simulator --state DIR`."""
+"""Run the exchange simulator: `python -m appliance.exchanges.simulator --state DIR`.
+
+`--config FILE` (JSON with sections market, faults, limits) and `--set SECTION.NAME=VALUE`
+shape the run, e.g. `--set faults.server_error_rate=0.1 --set market.volatility_bps=3`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import sys
 from pathlib import Path
 
 from appliance.exchanges.simulator.accounts import AccountFileError
+from appliance.exchanges.simulator.config import ConfigError, RunConfig, load_config
 from appliance.exchanges.simulator.const import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SEED
 from appliance.exchanges.simulator.listing import (
     DEFAULT_MARKETS,
@@ -35,18 +40,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default=DEFAULT_HOST, help="loopback address to listen on")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port; 0 picks a free one")
     parser.add_argument("--state", type=Path, required=True, help="directory of accounts.json")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the outside market")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help="seed of the outside market and of the faults",
+    )
     parser.add_argument(
         "--market",
         action="append",
         metavar="SYMBOL=PRICE",
         help=f"list a market starting at PRICE (repeatable; default {' '.join(DEFAULT_MARKETS)})",
     )
+    parser.add_argument(
+        "--config", type=Path, help="JSON file of the run's market, faults and limits sections"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.NAME=VALUE",
+        help="override one setting of --config, e.g. faults.latency_ms=50 (repeatable)",
+    )
     args = parser.parse_args(argv)
     try:
         check_loopback(args.host)
         args.listings = [parse_market(spec) for spec in args.market or DEFAULT_MARKETS]
-    except (NotLoopbackError, MarketSpecError) as exc:
+        args.run_config = load_config(args.config, args.set)
+    except (NotLoopbackError, MarketSpecError, ConfigError) as exc:
         parser.error(str(exc))
     symbols = [listing.instrument.symbol for listing in args.listings]
     if len(set(symbols)) != len(symbols):
@@ -54,9 +75,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def serve(host: str, port: int, state: Path, listings: list[Listing], seed: int) -> None:
+async def serve(
+    host: str, port: int, state: Path, listings: list[Listing], seed: int, config: RunConfig
+) -> None:
     """Serve until SIGTERM or SIGINT, then stop cleanly."""
-    simulator = Simulator(state, listings, seed)
+    simulator = Simulator(state, listings, seed, config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -86,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     try:
-        asyncio.run(serve(args.host, args.port, args.state, args.listings, args.seed))
+        asyncio.run(
+            serve(args.host, args.port, args.state, args.listings, args.seed, args.run_config)
+        )
     except (AccountFileError, ListenError) as exc:
         print(f"simulator: {exc}", file=sys.stderr)
         return 1

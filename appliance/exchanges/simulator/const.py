@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final
 
+from appliance.exchanges.simulator.orders import SelfTradePrevention
+
 ASSET_DECIMALS: Final = 8
 """Balances are kept as integers of 1e-8 of an asset, like Binance's 8-decimal amounts."""
 ASSET_SCALE: Final = 10**ASSET_DECIMALS
@@ -36,6 +38,9 @@ TAKER_ACCOUNT: Final = "sim-taker"
 INTERNAL_ACCOUNT_NOTIONAL: Final = Decimal("10000000")
 """Quote value of each asset the internal accounts start with, per market."""
 
+DEFAULT_STP_MODE: Final = SelfTradePrevention.EXPIRE_MAKER
+"""The STP mode an order gets when neither it nor its account names one, as on Binance."""
+
 ACCOUNTS_FILE: Final = "accounts.json"
 ACCOUNTS_FILE_VERSION: Final = 1
 
@@ -44,7 +49,20 @@ HISTORY_LIMIT: Final = 10_000
 PUBLIC_TRADES_LIMIT: Final = 1_000
 """Public trades kept per symbol (the most `/api/v3/trades` ever returns)."""
 
+PERCENT_PRICE_BID_UP: Final = Decimal("5")
+PERCENT_PRICE_BID_DOWN: Final = Decimal("0.2")
+PERCENT_PRICE_ASK_UP: Final = Decimal("5")
+PERCENT_PRICE_ASK_DOWN: Final = Decimal("0.2")
+AVERAGE_PRICE_MINUTES: Final = 5
+"""PERCENT_PRICE_BY_SIDE: a limit price must lie within these multiples of the average price."""
+
+DAY_MS: Final = 86_400_000
+
 DEPTH_DEFAULT_LIMIT: Final = 100
 DEPTH_MAX_LIMIT: Final = 5_000
 TRADES_DEFAULT_LIMIT: Final = 500
 TRADES_MAX_LIMIT: Final = 1_000
+ORDERS_DEFAULT_LIMIT: Final = 500
+ORDERS_MAX_LIMIT: Final = 1_000
+KLINES_DEFAULT_LIMIT: Final = 500
+KLINES_MAX_LIMIT: Final = 1_000

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 
 from appliance.exchanges.simulator import errors
-from appliance.exchanges.simulator.const import ASSET_DECIMALS, ASSET_SCALE
+from appliance.exchanges.simulator.const import (
+    ASSET_DECIMALS,
+    ASSET_SCALE,
+    AVERAGE_PRICE_MINUTES,
+    PERCENT_PRICE_ASK_DOWN,
+    PERCENT_PRICE_ASK_UP,
+    PERCENT_PRICE_BID_DOWN,
+    PERCENT_PRICE_BID_UP,
+)
 
 MAX_PRICE_TICKS = 10**10
 MAX_QUANTITY_LOTS = 10**10
@@ -95,6 +104,21 @@ class Instrument:
         if price_ticks * lots < self.min_notional_tick_lots:
             raise errors.filter_failure("NOTIONAL")
 
+    def check_percent_price(self, is_buy: bool, price_ticks: int, average: Fraction | None) -> None:
+        """Refuse a limit price too far from the average price, as PERCENT_PRICE_BY_SIDE does.
+
+        Before the symbol's first trade there is no average price and any price passes.
+        """
+        if average is None:
+            return
+        up, down = (
+            (PERCENT_PRICE_BID_UP, PERCENT_PRICE_BID_DOWN)
+            if is_buy
+            else (PERCENT_PRICE_ASK_UP, PERCENT_PRICE_ASK_DOWN)
+        )
+        if not average * Fraction(down) <= price_ticks <= average * Fraction(up):
+            raise errors.filter_failure("PERCENT_PRICE_BY_SIDE")
+
     def price(self, ticks: int) -> Decimal:
         """Return a price in ticks as a decimal price."""
         return ticks * self.tick_size
@@ -135,12 +159,20 @@ class Instrument:
                 "stepSize": decimal_text(self.step_size),
             },
             {
+                "filterType": "PERCENT_PRICE_BY_SIDE",
+                "bidMultiplierUp": str(PERCENT_PRICE_BID_UP),
+                "bidMultiplierDown": str(PERCENT_PRICE_BID_DOWN),
+                "askMultiplierUp": str(PERCENT_PRICE_ASK_UP),
+                "askMultiplierDown": str(PERCENT_PRICE_ASK_DOWN),
+                "avgPriceMins": AVERAGE_PRICE_MINUTES,
+            },
+            {
                 "filterType": "NOTIONAL",
                 "minNotional": decimal_text(self.min_notional),
                 "applyMinToMarket": False,
                 "maxNotional": decimal_text(self.max_notional),
                 "applyMaxToMarket": False,
-                "avgPriceMins": 5,
+                "avgPriceMins": AVERAGE_PRICE_MINUTES,
             },
         ]
 

@@ -1,7 +1,9 @@
 """The outside market: a fair price that wanders, resting liquidity around it, random takers.
 
-Everything random comes from one generator per symbol seeded from `--seed`, so a run's
-prices, sides and sizes repeat; only their timing against requests varies.
+The fair price moves each step by a drift, a normal shock scaled by the volatility, and now
+and then a jump, all in basis points. Everything random comes from one generator per symbol
+seeded from `--seed`, so a run's prices, sides and sizes repeat; only their timing against
+requests varies.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import contextlib
 import logging
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from appliance.exchanges.simulator.const import (
     ASSET_SCALE,
@@ -28,21 +31,41 @@ log = logging.getLogger(__name__)
 BASIS_POINTS = 10_000
 
 
-@dataclass(frozen=True)
-class MarketProfile:
+class MarketProfile(BaseModel):
     """How the outside market behaves on every symbol; sizes are multiples of min notional."""
 
-    min_interval_s: float = 0.2
-    max_interval_s: float = 1.0
-    max_move_bps: int = 2
-    half_spread_bps: int = 20
-    level_gap_bps: int = 10
-    requote_bps: int = 5
-    levels: int = 5
-    min_level_size: int = 10
-    max_level_size: int = 100
-    min_taker_size: int = 2
-    max_taker_size: int = 20
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_interval_s: float = Field(default=0.2, gt=0, le=3600)
+    max_interval_s: float = Field(default=1.0, gt=0, le=3600)
+    volatility_bps: float = Field(default=1.0, ge=0, le=1000)
+    """Standard deviation of the fair price's move per step."""
+    drift_bps: float = Field(default=0.0, ge=-1000, le=1000)
+    """Mean move of the fair price per step."""
+    jump_probability: float = Field(default=0.0, ge=0, le=1)
+    """Chance per step of a jump, up or down with equal odds."""
+    jump_bps: float = Field(default=50.0, ge=0, le=5000)
+    half_spread_bps: int = Field(default=20, ge=1, le=5000)
+    level_gap_bps: int = Field(default=10, ge=1, le=5000)
+    requote_bps: int = Field(default=5, ge=0, le=5000)
+    levels: int = Field(default=5, ge=1, le=100)
+    min_level_size: int = Field(default=10, ge=1)
+    max_level_size: int = Field(default=100, ge=1)
+    taker_buy_probability: float = Field(default=0.5, ge=0, le=1)
+    min_taker_size: int = Field(default=2, ge=1)
+    max_taker_size: int = Field(default=20, ge=1)
+
+    @model_validator(mode="after")
+    def _ranges_are_ordered(self) -> MarketProfile:
+        """Refuse a range whose minimum exceeds its maximum."""
+        for low, high in (
+            ("min_interval_s", "max_interval_s"),
+            ("min_level_size", "max_level_size"),
+            ("min_taker_size", "max_taker_size"),
+        ):
+            if getattr(self, low) > getattr(self, high):
+                raise ValueError(f"{low} must not exceed {high}")
+        return self
 
 
 class SymbolMarket:
@@ -76,9 +99,12 @@ class SymbolMarket:
         return self.rng.uniform(self.profile.min_interval_s, self.profile.max_interval_s)
 
     def walk(self) -> None:
-        """Move the fair price a few basis points at random, within half and twice the start."""
-        max_move = max(1, self.fair * self.profile.max_move_bps // BASIS_POINTS)
-        moved = self.fair + self.rng.randint(-max_move, max_move)
+        """Move the fair price by drift, shock and jump, within half and twice the start."""
+        profile = self.profile
+        move_bps = profile.drift_bps + self.rng.gauss(0.0, profile.volatility_bps)
+        if self.rng.random() < profile.jump_probability:
+            move_bps += profile.jump_bps if self.rng.random() < 0.5 else -profile.jump_bps
+        moved = round(self.fair * (1 + move_bps / BASIS_POINTS))
         self.fair = min(max(moved, self.start // 2, 1), self.start * 2)
 
     def desired_levels(self) -> dict[tuple[bool, int], int]:
@@ -114,7 +140,7 @@ class SymbolMarket:
 
     def send_taker(self) -> None:
         """Send a market order of random side and size, as an outside trader would."""
-        is_buy = self.rng.random() < 0.5
+        is_buy = self.rng.random() < self.profile.taker_buy_probability
         size = self.rng.randint(self.profile.min_taker_size, self.profile.max_taker_size)
         lots = max(1, size * self.instrument.min_notional_tick_lots // self.fair)
         self._send(TAKER_ACCOUNT, is_buy, OrderType.MARKET, 0, lots)
@@ -155,6 +181,7 @@ class BackgroundMarket:
     ) -> None:
         listings = list(listings)
         profile = profile or MarketProfile()
+        self.profile = profile
         self.symbols = [
             SymbolMarket(
                 exchange, listing, random.Random(f"{seed}:{listing.instrument.symbol}"), profile
@@ -165,6 +192,11 @@ class BackgroundMarket:
         exchange.open_account(LIQUIDITY_ACCOUNT, funds)
         exchange.open_account(TAKER_ACCOUNT, funds)
         self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def running(self) -> bool:
+        """Return whether the outside market is trading."""
+        return bool(self._tasks)
 
     def start(self) -> None:
         """Start every symbol's outside market on the running event loop."""

@@ -11,6 +11,15 @@ from collections import deque
 UNBOUNDED: int = 2**62
 """A quantity, cost or price larger than any real one: the bound of an unbounded match."""
 
+STP_NONE: int = 0
+"""Self-trade prevention off: an order trades with its own account's resting orders."""
+STP_EXPIRE_TAKER: int = 1
+"""A would-be self-trade ends the incoming order; the resting order stays."""
+STP_EXPIRE_MAKER: int = 2
+"""A would-be self-trade takes the resting order out of the book; the incoming order goes on."""
+STP_EXPIRE_BOTH: int = 3
+"""A would-be self-trade ends both orders."""
+
 
 class RestingOrder:
     """An order waiting in the book: its id, its owner, its side, its price and lots still open."""
@@ -40,21 +49,53 @@ class Fill:
         self.maker_remaining = maker_remaining
 
 
-class Match:
-    """What an incoming order takes from the book: its fills, total lots and cost in tick-lots."""
+class Prevention:
+    """A resting order of the taker's own account met during a match: it was not traded with."""
 
-    __slots__ = ("cost", "fills", "lots")
+    __slots__ = ("maker_expired", "maker_order_id", "maker_remaining", "price")
+
+    def __init__(
+        self, maker_order_id: int, price: int, maker_remaining: int, maker_expired: bool
+    ) -> None:
+        self.maker_order_id = maker_order_id
+        self.price = price
+        self.maker_remaining = maker_remaining
+        self.maker_expired = maker_expired
+
+
+class Match:
+    """What an incoming order takes from the book: fills, lots, cost, and prevented self-trades.
+
+    `taker_expired` tells that self-trade prevention ended the incoming order.
+    """
+
+    __slots__ = ("cost", "fills", "lots", "preventions", "taker_expired")
 
     def __init__(self) -> None:
         self.fills: list[Fill] = []
+        self.preventions: list[Prevention] = []
         self.lots = 0
         self.cost = 0
+        self.taker_expired = False
 
 
 class OrderBook:
-    """Resting orders of one symbol: best price first, then first come first served."""
+    """Resting orders of one symbol: best price first, then first come first served.
 
-    __slots__ = ("_ask_prices", "_asks", "_bid_prices", "_bids", "_orders", "update_id")
+    `update_id` counts changes of the book; the prices whose level changed since the last
+    `drain_changes` are remembered, so a depth stream can send only what moved.
+    """
+
+    __slots__ = (
+        "_ask_prices",
+        "_asks",
+        "_bid_prices",
+        "_bids",
+        "_changed_asks",
+        "_changed_bids",
+        "_orders",
+        "update_id",
+    )
 
     def __init__(self) -> None:
         self._bids: dict[int, deque[RestingOrder]] = {}
@@ -62,6 +103,8 @@ class OrderBook:
         self._bid_prices: list[int] = []
         self._ask_prices: list[int] = []
         self._orders: dict[int, RestingOrder] = {}
+        self._changed_bids: set[int] = set()
+        self._changed_asks: set[int] = set()
         self.update_id = 0
 
     def best_bid(self) -> int | None:
@@ -82,6 +125,7 @@ class OrderBook:
             insort(self._bid_prices if order.is_buy else self._ask_prices, order.price)
         queue.append(order)
         self._orders[order.order_id] = order
+        self._changed(order.is_buy, order.price)
         self.update_id += 1
 
     def cancel(self, order_id: int) -> RestingOrder | None:
@@ -95,6 +139,7 @@ class OrderBook:
         if not queue:
             del levels[order.price]
             (self._bid_prices if order.is_buy else self._ask_prices).remove(order.price)
+        self._changed(order.is_buy, order.price)
         self.update_id += 1
         return order
 
@@ -106,57 +151,120 @@ class OrderBook:
         best_bid = self.best_bid()
         return best_bid is not None and best_bid >= price
 
-    def preview(self, is_buy: bool, limit: int, max_lots: int, max_cost: int) -> Match:
+    def preview(
+        self,
+        is_buy: bool,
+        limit: int,
+        max_lots: int,
+        max_cost: int,
+        owner: str = "",
+        stp: int = STP_NONE,
+    ) -> Match:
         """Return what an incoming order would take, without changing the book."""
-        return self._match(is_buy, limit, max_lots, max_cost, False)
+        return self._match(is_buy, limit, max_lots, max_cost, owner, stp, False)
 
-    def take(self, is_buy: bool, limit: int, max_lots: int, max_cost: int) -> Match:
+    def take(
+        self,
+        is_buy: bool,
+        limit: int,
+        max_lots: int,
+        max_cost: int,
+        owner: str = "",
+        stp: int = STP_NONE,
+    ) -> Match:
         """Match an incoming order against the book and remove what it takes.
 
         A buy takes asks priced at or below `limit`, a sell takes bids at or above it, until
         `max_lots` lots are taken or the next lot would cost more than `max_cost` tick-lots.
+        Resting orders of `owner` are handled by the self-trade prevention mode `stp`.
         """
-        match = self._match(is_buy, limit, max_lots, max_cost, True)
-        if match.fills:
+        match = self._match(is_buy, limit, max_lots, max_cost, owner, stp, True)
+        if match.fills or match.preventions:
             self.update_id += 1
         return match
 
     def depth(self, is_buy: bool, levels: int) -> list[tuple[int, int]]:
         """Return up to `levels` price levels of one side, best first, as (price, lots)."""
         prices = self._bid_prices[::-1] if is_buy else self._ask_prices
-        book = self._bids if is_buy else self._asks
         result: list[tuple[int, int]] = []
         for price in prices[:levels]:
-            lots = 0
-            for order in book[price]:
-                lots += order.remaining
-            result.append((price, lots))
+            result.append((price, self.level_lots(is_buy, price)))
         return result
 
+    def level_lots(self, is_buy: bool, price: int) -> int:
+        """Return the lots resting at one price of one side; 0 when no one rests there."""
+        queue = (self._bids if is_buy else self._asks).get(price)
+        lots = 0
+        if queue is not None:
+            for order in queue:
+                lots += order.remaining
+        return lots
+
+    def count_update(self) -> None:
+        """Count an update that changed no level, so a depth stream can send one anyway."""
+        self.update_id += 1
+
+    def drain_changes(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Return the bid and ask levels changed since the last call, as (price, lots now).
+
+        A level that emptied is reported with 0 lots, as Binance's depth stream does.
+        """
+        bids = [(price, self.level_lots(True, price)) for price in sorted(self._changed_bids)]
+        asks = [(price, self.level_lots(False, price)) for price in sorted(self._changed_asks)]
+        self._changed_bids = set()
+        self._changed_asks = set()
+        return bids, asks
+
+    def _changed(self, is_buy: bool, price: int) -> None:
+        """Remember that a level changed."""
+        (self._changed_bids if is_buy else self._changed_asks).add(price)
+
     def _match(
-        self, is_buy: bool, limit: int, max_lots: int, max_cost: int, execute: bool
+        self,
+        is_buy: bool,
+        limit: int,
+        max_lots: int,
+        max_cost: int,
+        owner: str,
+        stp: int,
+        execute: bool,
     ) -> Match:
         """Match an incoming order level by level, best price first; remove emptied levels."""
         prices = self._ask_prices if is_buy else self._bid_prices
         book = self._asks if is_buy else self._bids
         match = Match()
         count = len(prices)
-        emptied = 0
+        visited = 0
         for index in range(count):
             price = prices[index] if is_buy else prices[count - 1 - index]
             if (is_buy and price > limit) or (not is_buy and price < limit):
                 break
-            if not self._match_level(book[price], price, max_lots, max_cost, execute, match):
+            visited += 1
+            emptied = self._match_level(
+                book[price], price, max_lots, max_cost, owner, stp, execute, match
+            )
+            if not emptied or match.taker_expired:
                 break
-            emptied += 1
-        if execute and emptied:
-            for price in prices[:emptied] if is_buy else prices[count - emptied :]:
-                del book[price]
-            if is_buy:
-                del prices[:emptied]
-            else:
-                del prices[count - emptied :]
+        if execute:
+            self._remove_emptied(is_buy, visited)
         return match
+
+    def _remove_emptied(self, is_buy: bool, visited: int) -> None:
+        """Drop the empty levels among the best `visited` ones, marking each visited level."""
+        prices = self._ask_prices if is_buy else self._bid_prices
+        book = self._asks if is_buy else self._bids
+        count = len(prices)
+        best = prices[:visited] if is_buy else prices[count - visited :]
+        emptied = 0
+        for price in best:
+            self._changed(not is_buy, price)
+            if not book[price]:
+                del book[price]
+                emptied += 1
+        if is_buy:
+            del prices[:emptied]
+        else:
+            del prices[count - emptied :]
 
     def _match_level(
         self,
@@ -164,17 +272,36 @@ class OrderBook:
         price: int,
         max_lots: int,
         max_cost: int,
+        owner: str,
+        stp: int,
         execute: bool,
         match: Match,
     ) -> bool:
-        """Match the orders of one price level in turn; return whether the level was emptied."""
-        filled = 0
-        level_emptied = True
+        """Match the orders of one price level in turn; return whether the level was used up.
+
+        Orders matched in full and orders expired by self-trade prevention leave the queue.
+        """
+        consumed = 0
+        used_up = True
         for order in queue:
-            lots = min(order.remaining, max_lots - match.lots, (max_cost - match.cost) // price)
-            if lots <= 0:
-                level_emptied = False
+            room = min(max_lots - match.lots, (max_cost - match.cost) // price)
+            if room <= 0:
+                used_up = False
                 break
+            if stp != STP_NONE and order.owner == owner:
+                expires_maker = stp in (STP_EXPIRE_MAKER, STP_EXPIRE_BOTH)
+                match.preventions.append(
+                    Prevention(order.order_id, price, order.remaining, expires_maker)
+                )
+                if expires_maker:
+                    consumed += 1
+                else:
+                    used_up = False
+                if stp != STP_EXPIRE_MAKER:
+                    match.taker_expired = True
+                    break
+                continue
+            lots = min(order.remaining, room)
             complete = lots == order.remaining
             match.lots += lots
             match.cost += lots * price
@@ -182,10 +309,12 @@ class OrderBook:
                 order.remaining -= lots
                 match.fills.append(Fill(order.order_id, order.owner, price, lots, order.remaining))
             if not complete:
-                level_emptied = False
+                used_up = False
                 break
-            filled += 1
+            consumed += 1
+        if used_up and consumed < len(queue):
+            used_up = False
         if execute:
-            for _ in range(filled):
+            for _ in range(consumed):
                 del self._orders[queue.popleft().order_id]
-        return level_emptied
+        return used_up

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+import string
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+CLIENT_ORDER_ID_LENGTH = 22
+CLIENT_ORDER_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_client_order_id() -> str:
+    """Return a random client order id like the ones Binance makes up."""
+    return "".join(secrets.choice(CLIENT_ORDER_ID_ALPHABET) for _ in range(CLIENT_ORDER_ID_LENGTH))
 
 
 class Side(StrEnum):
@@ -29,6 +39,28 @@ class TimeInForce(StrEnum):
     FOK = "FOK"
 
 
+class SelfTradePrevention(StrEnum):
+    """What the exchange does when an order would trade with its own account's resting order.
+
+    The taker's mode decides: expire the taker's rest, the maker, or both; NONE lets them trade.
+    """
+
+    NONE = "NONE"
+    EXPIRE_TAKER = "EXPIRE_TAKER"
+    EXPIRE_MAKER = "EXPIRE_MAKER"
+    EXPIRE_BOTH = "EXPIRE_BOTH"
+
+    @property
+    def expires_taker(self) -> bool:
+        """Return whether a prevented match ends the incoming order."""
+        return self in (SelfTradePrevention.EXPIRE_TAKER, SelfTradePrevention.EXPIRE_BOTH)
+
+    @property
+    def expires_maker(self) -> bool:
+        """Return whether a prevented match ends the resting order."""
+        return self in (SelfTradePrevention.EXPIRE_MAKER, SelfTradePrevention.EXPIRE_BOTH)
+
+
 class OrderStatus(StrEnum):
     """Where an order is in its life."""
 
@@ -37,6 +69,17 @@ class OrderStatus(StrEnum):
     FILLED = "FILLED"
     CANCELED = "CANCELED"
     EXPIRED = "EXPIRED"
+    EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH"
+
+
+class ExecutionType(StrEnum):
+    """Why the user data stream reports an order: the `x` of an executionReport."""
+
+    NEW = "NEW"
+    CANCELED = "CANCELED"
+    TRADE = "TRADE"
+    EXPIRED = "EXPIRED"
+    TRADE_PREVENTION = "TRADE_PREVENTION"
 
 
 OPEN_STATUSES = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
@@ -59,11 +102,25 @@ class OrderRequest:
     quantity: int
     quote_quantity: int
     client_order_id: str
+    stp_mode: SelfTradePrevention = SelfTradePrevention.NONE
 
     @property
     def is_buy(self) -> bool:
         """Return whether the order buys the base asset."""
         return self.side is Side.BUY
+
+
+@dataclass(frozen=True)
+class PreventedMatch:
+    """A match self-trade prevention stopped: which orders, at what price, how much expired."""
+
+    prevented_match_id: int
+    taker_order_id: int
+    maker_order_id: int
+    price: int
+    taker_prevented: int
+    maker_prevented: int
+    mode: SelfTradePrevention
 
 
 @dataclass
@@ -78,6 +135,10 @@ class Order:
     cumulative_quote: int = 0
     status: OrderStatus = OrderStatus.NEW
     update_time: int = 0
+    prevented_quantity: int = 0
+    prevented_match_id: int | None = None
+    prevented_matches: list[PreventedMatch] = field(default_factory=list)
+    cancel_client_id: str = ""
 
     @property
     def is_open(self) -> bool:
@@ -113,6 +174,12 @@ class Order:
         self.status = status
         self.update_time = now
 
+    def prevent(self, lots: int, prevented_match_id: int, now: int) -> None:
+        """Expire the order's open lots in a prevented self-trade."""
+        self.prevented_quantity += lots
+        self.prevented_match_id = prevented_match_id
+        self.close(OrderStatus.EXPIRED_IN_MATCH, now)
+
 
 @dataclass(frozen=True)
 class Trade:
@@ -139,3 +206,5 @@ class PublicTrade:
     lots: int
     time: int
     is_buyer_maker: bool
+    buyer_order_id: int
+    seller_order_id: int

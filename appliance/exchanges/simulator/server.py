@@ -1,4 +1,4 @@
-"""Assemble the simulator: exchange, accounts, outside market and the HTTP server on loopback."""
+"""Assemble the simulator: exchange, accounts, outside market, streams and the HTTP server."""
 
 from __future__ import annotations
 
@@ -9,13 +9,28 @@ from pathlib import Path
 from aiohttp import web
 
 from appliance.exchanges.simulator.accounts import AccountStore
-from appliance.exchanges.simulator.api import admin, public, trading
-from appliance.exchanges.simulator.api.keys import ACCOUNTS, EXCHANGE
-from appliance.exchanges.simulator.api.middleware import binance_errors
+from appliance.exchanges.simulator.api import admin, public, streams, trading, user_stream, ws_api
+from appliance.exchanges.simulator.api.keys import (
+    ACCOUNTS,
+    EXCHANGE,
+    FAULTS,
+    HUB,
+    MARKET,
+    ORDER_COUNTS,
+    WEIGHTS,
+)
+from appliance.exchanges.simulator.api.middleware import binance_errors, inject_faults, rate_limits
+from appliance.exchanges.simulator.config import RunConfig
 from appliance.exchanges.simulator.const import MAX_BODY_BYTES
 from appliance.exchanges.simulator.exchange import SpotExchange
+from appliance.exchanges.simulator.faults import FaultInjector
+from appliance.exchanges.simulator.limits import OrderCounter, WeightLimiter
 from appliance.exchanges.simulator.listing import Listing
-from appliance.exchanges.simulator.market import BackgroundMarket, MarketProfile
+from appliance.exchanges.simulator.market import BackgroundMarket
+from appliance.exchanges.simulator.streams.hub import StreamHub
+from appliance.exchanges.simulator.streams.listen_keys import ListenKeys
+
+SHUTDOWN_TIMEOUT_S = 5.0
 
 
 class NotLoopbackError(ValueError):
@@ -38,48 +53,68 @@ def check_loopback(host: str) -> str:
     return host
 
 
-def build_app(exchange: SpotExchange, accounts: AccountStore) -> web.Application:
-    """Return the web application serving Binance's REST endpoints and the admin endpoints."""
-    app = web.Application(middlewares=[binance_errors], client_max_size=MAX_BODY_BYTES)
-    app[EXCHANGE] = exchange
-    app[ACCOUNTS] = accounts
-    app.add_routes(public.routes)
-    app.add_routes(trading.routes)
-    app.add_routes(admin.routes)
-    return app
-
-
 class Simulator:
-    """A Binance-compatible spot exchange with its own outside market, served on loopback."""
+    """A Binance-compatible spot exchange with its own outside market, served on loopback.
+
+    REST at `http://HOST:PORT/api/v3/...`, market streams at `ws://HOST:PORT/ws` and
+    `/stream`, the WebSocket API at `ws://HOST:PORT/ws-api/v3`, admin at `/sim/...`.
+    """
 
     def __init__(
         self,
         state_dir: Path,
         listings: Iterable[Listing],
         seed: int,
-        profile: MarketProfile | None = None,
+        config: RunConfig | None = None,
     ) -> None:
         listings = list(listings)
+        config = config or RunConfig()
         self.accounts = AccountStore.open(state_dir)
         self.exchange = SpotExchange(listing.instrument for listing in listings)
         for account in self.accounts:
             self.exchange.open_account(account.name, account.starting_units())
-        self.market = BackgroundMarket(self.exchange, listings, seed, profile)
-        self.app = build_app(self.exchange, self.accounts)
+        self.market = BackgroundMarket(self.exchange, listings, seed, config.market)
+        self.faults = FaultInjector(config.faults, seed)
+        self.hub = StreamHub(self.exchange, self.faults, ListenKeys(self.exchange.clock))
+        self.app = self._build_app(config)
         self._runner: web.AppRunner | None = None
+
+    def _build_app(self, config: RunConfig) -> web.Application:
+        """Return the web application serving Binance's API and the admin endpoints."""
+        app = web.Application(
+            middlewares=[rate_limits, inject_faults, binance_errors], client_max_size=MAX_BODY_BYTES
+        )
+        app[EXCHANGE] = self.exchange
+        app[ACCOUNTS] = self.accounts
+        app[MARKET] = self.market
+        app[FAULTS] = self.faults
+        app[HUB] = self.hub
+        app[WEIGHTS] = WeightLimiter(config.limits, self.exchange.clock)
+        app[ORDER_COUNTS] = OrderCounter(config.limits, self.exchange.clock)
+        for module in (public, trading, user_stream, streams, ws_api, admin):
+            app.add_routes(module.routes)
+        return app
 
     async def start(self, host: str, port: int) -> int:
         """Start serving and trading; return the port listened on (chosen when `port` is 0)."""
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            handler_cancellation=True,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, check_loopback(host), port)
         await site.start()
         self.market.start()
+        self.hub.start()
         return int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
-        """Stop the outside market and the server."""
+        """Stop the outside market, the streams and the server."""
+        self.faults.stop()
         await self.market.stop()
+        await self.hub.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

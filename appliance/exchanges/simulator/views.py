@@ -1,4 +1,4 @@
-"""The JSON shapes of Binance's spot REST answers, built from the exchange's records."""
+"""The JSON shapes of Binance's account and order answers, built from the exchange's records."""
 
 from __future__ import annotations
 
@@ -12,60 +12,13 @@ from appliance.exchanges.simulator.const import (
     MAKER_COMMISSION,
     TAKER_COMMISSION,
 )
-from appliance.exchanges.simulator.instrument import (
-    ORDER_TYPES,
-    Instrument,
-    decimal_text,
-    units_text,
-)
-from appliance.exchanges.simulator.matching import OrderBook
-from appliance.exchanges.simulator.orders import Order, PublicTrade, Trade
+from appliance.exchanges.simulator.instrument import Instrument, decimal_text, units_text
+from appliance.exchanges.simulator.orders import Order, PreventedMatch, Trade
 from appliance.exchanges.simulator.wallet import Wallets
 
 Json = dict[str, Any]
 ZERO = decimal_text(Decimal(0))
 NO_ORDER_LIST = -1
-STP_MODE = "NONE"
-
-
-def symbol_info(instrument: Instrument) -> Json:
-    """Return one symbol of `/api/v3/exchangeInfo`."""
-    return {
-        "symbol": instrument.symbol,
-        "status": "TRADING",
-        "baseAsset": instrument.base,
-        "baseAssetPrecision": 8,
-        "quoteAsset": instrument.quote,
-        "quotePrecision": 8,
-        "quoteAssetPrecision": 8,
-        "baseCommissionPrecision": 8,
-        "quoteCommissionPrecision": 8,
-        "orderTypes": list(ORDER_TYPES),
-        "icebergAllowed": False,
-        "ocoAllowed": False,
-        "otoAllowed": False,
-        "quoteOrderQtyMarketAllowed": True,
-        "allowTrailingStop": False,
-        "cancelReplaceAllowed": False,
-        "isSpotTradingAllowed": True,
-        "isMarginTradingAllowed": False,
-        "filters": instrument.filters(),
-        "permissions": [],
-        "permissionSets": [["SPOT"]],
-        "defaultSelfTradePreventionMode": STP_MODE,
-        "allowedSelfTradePreventionModes": [STP_MODE],
-    }
-
-
-def exchange_info(instruments: Iterable[Instrument], now: int) -> Json:
-    """Return `/api/v3/exchangeInfo` for some symbols."""
-    return {
-        "timezone": "UTC",
-        "serverTime": now,
-        "rateLimits": [],
-        "exchangeFilters": [],
-        "symbols": [symbol_info(instrument) for instrument in instruments],
-    }
 
 
 def _order_core(order: Order, instrument: Instrument) -> Json:
@@ -98,13 +51,36 @@ def order_ack(order: Order) -> Json:
     }
 
 
+def _prevention(order: Order, instrument: Instrument) -> Json:
+    """Return the self-trade prevention fields of an order: its mode, and what STP expired."""
+    fields: Json = {"selfTradePreventionMode": order.request.stp_mode.value}
+    if order.prevented_match_id is not None:
+        fields["preventedMatchId"] = order.prevented_match_id
+        fields["preventedQuantity"] = instrument.quantity_text(order.prevented_quantity)
+    return fields
+
+
+def prevented_match(match: PreventedMatch, instrument: Instrument) -> Json:
+    """Return one prevented self-trade as a new-order answer lists it."""
+    shown: Json = {
+        "preventedMatchId": match.prevented_match_id,
+        "makerOrderId": match.maker_order_id,
+        "price": instrument.price_text(match.price),
+    }
+    if match.taker_prevented:
+        shown["takerPreventedQuantity"] = instrument.quantity_text(match.taker_prevented)
+    if match.maker_prevented:
+        shown["makerPreventedQuantity"] = instrument.quantity_text(match.maker_prevented)
+    return shown
+
+
 def order_result(order: Order, instrument: Instrument) -> Json:
     """Return the RESULT answer to a new order."""
     return {
         **order_ack(order),
         **_order_core(order, instrument),
         "workingTime": order.time,
-        "selfTradePreventionMode": STP_MODE,
+        **_prevention(order, instrument),
     }
 
 
@@ -120,7 +96,12 @@ def order_full(order: Order, instrument: Instrument, trades: Iterable[Trade]) ->
         }
         for trade in trades
     ]
-    return {**order_result(order, instrument), "fills": fills}
+    full = {**order_result(order, instrument), "fills": fills}
+    if order.prevented_matches:
+        full["preventedMatches"] = [
+            prevented_match(match, instrument) for match in order.prevented_matches
+        ]
+    return full
 
 
 def order_details(order: Order, instrument: Instrument) -> Json:
@@ -134,18 +115,18 @@ def order_details(order: Order, instrument: Instrument) -> Json:
         "isWorking": True,
         "workingTime": order.time,
         "origQuoteOrderQty": instrument.quote_text(order.request.quote_quantity),
-        "selfTradePreventionMode": STP_MODE,
+        **_prevention(order, instrument),
     }
 
 
-def canceled_order(order: Order, instrument: Instrument, cancel_id: str) -> Json:
+def canceled_order(order: Order, instrument: Instrument) -> Json:
     """Return the answer to a cancel: the order, under the id the cancel was given."""
     return {
         **_order_core(order, instrument),
         "origClientOrderId": order.client_order_id,
-        "clientOrderId": cancel_id,
+        "clientOrderId": order.cancel_client_id,
         "transactTime": order.update_time,
-        "selfTradePreventionMode": STP_MODE,
+        **_prevention(order, instrument),
     }
 
 
@@ -165,33 +146,6 @@ def my_trade(trade: Trade, instrument: Instrument) -> Json:
         "isBuyer": trade.is_buyer,
         "isMaker": trade.is_maker,
         "isBestMatch": True,
-    }
-
-
-def public_trade(trade: PublicTrade, instrument: Instrument) -> Json:
-    """Return a trade of the tape as `/api/v3/trades` shows it."""
-    return {
-        "id": trade.trade_id,
-        "price": instrument.price_text(trade.price),
-        "qty": instrument.quantity_text(trade.lots),
-        "quoteQty": instrument.quote_text(trade.price * trade.lots),
-        "time": trade.time,
-        "isBuyerMaker": trade.is_buyer_maker,
-        "isBestMatch": True,
-    }
-
-
-def aggregate_trade(trade: PublicTrade, instrument: Instrument) -> Json:
-    """Return a trade of the tape as `/api/v3/aggTrades` shows it: one trade per aggregate."""
-    return {
-        "a": trade.trade_id,
-        "p": instrument.price_text(trade.price),
-        "q": instrument.quantity_text(trade.lots),
-        "f": trade.trade_id,
-        "l": trade.trade_id,
-        "T": trade.time,
-        "m": trade.is_buyer_maker,
-        "M": True,
     }
 
 
@@ -227,40 +181,23 @@ def account_info(account: str, uid: int, wallets: Wallets, omit_zero: bool, now:
     }
 
 
-def depth(book: OrderBook, instrument: Instrument, limit: int) -> Json:
-    """Return `/api/v3/depth`: the best `limit` levels of each side."""
+def commission_rates() -> Json:
+    """Return the commission rates `/api/v3/order/test` computes for an order."""
+    zero_pair = {"maker": ZERO, "taker": ZERO}
     return {
-        "lastUpdateId": book.update_id,
-        "bids": _levels(book, instrument, True, limit),
-        "asks": _levels(book, instrument, False, limit),
+        "standardCommissionForOrder": {
+            "maker": _rate(MAKER_COMMISSION),
+            "taker": _rate(TAKER_COMMISSION),
+        },
+        "specialCommissionForOrder": zero_pair,
+        "taxCommissionForOrder": zero_pair,
+        "discount": {
+            "enabledForAccount": False,
+            "enabledForSymbol": False,
+            "discountAsset": "BNB",
+            "discount": ZERO,
+        },
     }
-
-
-def book_ticker(book: OrderBook, instrument: Instrument) -> Json:
-    """Return `/api/v3/ticker/bookTicker` of one symbol: best bid and ask with their sizes."""
-    bid = _levels(book, instrument, True, 1) or [[ZERO, ZERO]]
-    ask = _levels(book, instrument, False, 1) or [[ZERO, ZERO]]
-    return {
-        "symbol": instrument.symbol,
-        "bidPrice": bid[0][0],
-        "bidQty": bid[0][1],
-        "askPrice": ask[0][0],
-        "askQty": ask[0][1],
-    }
-
-
-def price_ticker(instrument: Instrument, last_price: int | None) -> Json:
-    """Return `/api/v3/ticker/price` of one symbol: its last trade price."""
-    price = ZERO if last_price is None else instrument.price_text(last_price)
-    return {"symbol": instrument.symbol, "price": price}
-
-
-def _levels(book: OrderBook, instrument: Instrument, is_buy: bool, limit: int) -> list[list[str]]:
-    """Return price levels of one side as Binance writes them."""
-    return [
-        [instrument.price_text(price), instrument.quantity_text(lots)]
-        for price, lots in book.depth(is_buy, limit)
-    ]
 
 
 def _rate(basis_points: int) -> str:

@@ -36,6 +36,10 @@ class Wallets:
         """Yield an account's assets in name order."""
         yield from sorted(self._accounts[account].items())
 
+    def deposit(self, account: str, asset: str, units: int) -> None:
+        """Credit funds that arrive from outside trading."""
+        self.balance(account, asset).free += units
+
     def lock(self, account: str, asset: str, units: int) -> None:
         """Hold funds for an order, or refuse it when the account cannot pay."""
         balance = self.balance(account, asset)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import ccxt.async_support as ccxt
+import ccxt.pro as ccxtpro
 import pytest
 
 from appliance.exchanges.venue import (
@@ -62,3 +63,17 @@ async def test_other_binance_clients_keep_binance(binance: Any) -> None:
         assert untouched.options["fetchCurrencies"] is True
     finally:
         await untouched.close()
+
+
+async def test_a_pro_client_streams_from_the_simulator_websockets() -> None:
+    pro = ccxtpro.binance()
+    try:
+        point_at_simulator(pro, "http://127.0.0.1:9100")
+        websockets = pro.urls["api"]["ws"]
+        assert websockets["spot"] == "ws://127.0.0.1:9100/ws"
+        assert websockets["ws-api"]["spot"] == "ws://127.0.0.1:9100/ws-api/v3"
+        assert pro.urls["api"]["public"] == "http://127.0.0.1:9100/api/v3"
+        point_at_simulator(pro, "https://sim.local:9443/base")
+        assert pro.urls["api"]["ws"]["spot"] == "wss://sim.local:9443/base/ws"
+    finally:
+        await pro.close()

@@ -1,1 +1,2 @@
-"""The simulator's HTTP face: Binance's spot REST endpoints and its own admin endpoints."""
+"""The simulator's network face: Binance's REST endpoints, stream server and WebSocket API,
+and its own admin endpoints."""

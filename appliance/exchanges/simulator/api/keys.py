@@ -6,6 +6,15 @@ from aiohttp import web
 
 from appliance.exchanges.simulator.accounts import AccountStore
 from appliance.exchanges.simulator.exchange import SpotExchange
+from appliance.exchanges.simulator.faults import FaultInjector
+from appliance.exchanges.simulator.limits import OrderCounter, WeightLimiter
+from appliance.exchanges.simulator.market import BackgroundMarket
+from appliance.exchanges.simulator.streams.hub import StreamHub
 
 EXCHANGE = web.AppKey("exchange", SpotExchange)
 ACCOUNTS = web.AppKey("accounts", AccountStore)
+FAULTS = web.AppKey("faults", FaultInjector)
+WEIGHTS = web.AppKey("weights", WeightLimiter)
+ORDER_COUNTS = web.AppKey("order_counts", OrderCounter)
+MARKET = web.AppKey("market", BackgroundMarket)
+HUB = web.AppKey("hub", StreamHub)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from aiohttp import web
 
-from appliance.exchanges.simulator import views
-from appliance.exchanges.simulator.api.keys import EXCHANGE
+from appliance.exchanges.simulator import errors, market_views
+from appliance.exchanges.simulator.api.keys import EXCHANGE, WEIGHTS
 from appliance.exchanges.simulator.api.request import answer, public_params
+from appliance.exchanges.simulator.candles import INTERVALS_MS
 from appliance.exchanges.simulator.const import (
+    AVERAGE_PRICE_MINUTES,
     DEPTH_DEFAULT_LIMIT,
     DEPTH_MAX_LIMIT,
+    KLINES_DEFAULT_LIMIT,
+    KLINES_MAX_LIMIT,
     TRADES_DEFAULT_LIMIT,
     TRADES_MAX_LIMIT,
 )
@@ -21,12 +27,25 @@ from appliance.exchanges.simulator.params import Params
 routes = web.RouteTableDef()
 
 
+class TickerType(StrEnum):
+    """How much a 24-hour ticker tells."""
+
+    FULL = "FULL"
+    MINI = "MINI"
+
+
 def selected_instruments(exchange: SpotExchange, params: Params) -> list[Instrument] | None:
     """Return the instruments of `symbol`/`symbols`, or None when neither was sent."""
     symbols = params.symbols()
     if symbols is None:
         return None
     return [exchange.instrument(symbol) for symbol in symbols]
+
+
+def one_or_all(exchange: SpotExchange, params: Params) -> list[Instrument]:
+    """Return the instruments asked for, every listed one when none is named."""
+    chosen = selected_instruments(exchange, params)
+    return list(exchange.instruments.values()) if chosen is None else chosen
 
 
 @routes.get("/api/v3/ping")
@@ -50,10 +69,10 @@ async def exchange_info(request: web.Request) -> web.Response:
     params = await public_params(request)
     params.optional_text("permissions")
     params.optional_text("showPermissionSets")
-    chosen = selected_instruments(exchange, params)
+    instruments = one_or_all(exchange, params)
     params.check_all_read()
-    instruments = exchange.instruments.values() if chosen is None else chosen
-    return answer(views.exchange_info(instruments, exchange.clock()))
+    rate_limits = request.app[WEIGHTS].limits.exchange_info()
+    return answer(market_views.exchange_info(instruments, rate_limits, exchange.clock()))
 
 
 @routes.get("/api/v3/depth")
@@ -64,7 +83,7 @@ async def depth(request: web.Request) -> web.Response:
     instrument = exchange.instrument(params.symbol())
     limit = params.limit(DEPTH_DEFAULT_LIMIT, DEPTH_MAX_LIMIT)
     params.check_all_read()
-    return answer(views.depth(exchange.book(instrument.symbol), instrument, limit))
+    return answer(market_views.depth(exchange.book(instrument.symbol), instrument, limit))
 
 
 @routes.get("/api/v3/trades")
@@ -76,7 +95,7 @@ async def recent_trades(request: web.Request) -> web.Response:
     limit = params.limit(TRADES_DEFAULT_LIMIT, TRADES_MAX_LIMIT)
     params.check_all_read()
     trades = select_trades(exchange.tape(instrument.symbol), None, None, None, limit)
-    return answer([views.public_trade(trade, instrument) for trade in trades])
+    return answer([market_views.public_trade(trade, instrument) for trade in trades])
 
 
 @routes.get("/api/v3/aggTrades")
@@ -91,7 +110,64 @@ async def aggregate_trades(request: web.Request) -> web.Response:
     limit = params.limit(TRADES_DEFAULT_LIMIT, TRADES_MAX_LIMIT)
     params.check_all_read()
     trades = select_trades(exchange.tape(instrument.symbol), from_id, start, end, limit)
-    return answer([views.aggregate_trade(trade, instrument) for trade in trades])
+    return answer([market_views.aggregate_trade(trade, instrument) for trade in trades])
+
+
+@routes.get("/api/v3/klines")
+async def klines(request: web.Request) -> web.Response:
+    """Return a symbol's klines of one interval: from a start, up to an end, or the latest."""
+    exchange = request.app[EXCHANGE]
+    params = await public_params(request)
+    instrument = exchange.instrument(params.symbol())
+    interval_ms = INTERVALS_MS.get(params.text("interval"))
+    if interval_ms is None:
+        raise errors.BinanceError(-1120, "Invalid interval.")
+    start = params.optional_integer("startTime")
+    end = params.optional_integer("endTime")
+    if params.optional_text("timeZone") not in (None, "0", "+00:00"):
+        raise errors.invalid_value("timeZone")
+    limit = params.limit(KLINES_DEFAULT_LIMIT, KLINES_MAX_LIMIT)
+    params.check_all_read()
+    if start is not None and end is not None and start > end:
+        raise errors.BinanceError(-1128, "Combination of optional parameters invalid.")
+    candles = exchange.candles(instrument.symbol)
+    chosen = candles.klines(interval_ms, start, end, limit, exchange.clock())
+    return answer([market_views.kline(candle, interval_ms, instrument) for candle in chosen])
+
+
+@routes.get("/api/v3/avgPrice")
+async def average_price(request: web.Request) -> web.Response:
+    """Return a symbol's volume-weighted price over the last five minutes."""
+    exchange = request.app[EXCHANGE]
+    params = await public_params(request)
+    instrument = exchange.instrument(params.symbol())
+    params.check_all_read()
+    average = exchange.average_price(instrument.symbol, AVERAGE_PRICE_MINUTES)
+    return answer(
+        market_views.average_price(average, AVERAGE_PRICE_MINUTES, instrument, exchange.clock())
+    )
+
+
+@routes.get("/api/v3/ticker/24hr")
+async def day_ticker(request: web.Request) -> web.Response:
+    """Return the rolling 24-hour statistics of one symbol, of some, or of all."""
+    exchange = request.app[EXCHANGE]
+    params = await public_params(request)
+    instruments = one_or_all(exchange, params)
+    kind = params.optional_choice(
+        "type", TickerType, errors.BinanceError(-1139, "Invalid ticker type.")
+    )
+    params.check_all_read()
+    tickers = [
+        market_views.day_ticker(
+            market_views.day_statistics(exchange, instrument.symbol),
+            exchange.book(instrument.symbol),
+            instrument,
+            full=kind is not TickerType.MINI,
+        )
+        for instrument in instruments
+    ]
+    return answer(tickers[0] if "symbol" in params else tickers)
 
 
 @routes.get("/api/v3/ticker/price")
@@ -99,11 +175,11 @@ async def price_ticker(request: web.Request) -> web.Response:
     """Return the last price of one symbol, of some, or of all."""
     exchange = request.app[EXCHANGE]
     params = await public_params(request)
-    chosen = selected_instruments(exchange, params)
+    instruments = one_or_all(exchange, params)
     params.check_all_read()
     tickers = [
-        views.price_ticker(instrument, exchange.last_price(instrument.symbol))
-        for instrument in (exchange.instruments.values() if chosen is None else chosen)
+        market_views.price_ticker(instrument, exchange.last_price(instrument.symbol))
+        for instrument in instruments
     ]
     return answer(tickers[0] if "symbol" in params else tickers)
 
@@ -113,10 +189,10 @@ async def book_ticker(request: web.Request) -> web.Response:
     """Return the best bid and ask of one symbol, of some, or of all."""
     exchange = request.app[EXCHANGE]
     params = await public_params(request)
-    chosen = selected_instruments(exchange, params)
+    instruments = one_or_all(exchange, params)
     params.check_all_read()
     tickers = [
-        views.book_ticker(exchange.book(instrument.symbol), instrument)
-        for instrument in (exchange.instruments.values() if chosen is None else chosen)
+        market_views.book_ticker(exchange.book(instrument.symbol), instrument)
+        for instrument in instruments
     ]
     return answer(tickers[0] if "symbol" in params else tickers)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from aiohttp import web
 
 from appliance.exchanges.simulator import errors
-from appliance.exchanges.simulator.accounts import KEY_ALPHABET, Account
+from appliance.exchanges.simulator.accounts import Account
 from appliance.exchanges.simulator.api.keys import ACCOUNTS, EXCHANGE
 from appliance.exchanges.simulator.auth import API_KEY_HEADER, authenticate
 from appliance.exchanges.simulator.params import Params
-
-CLIENT_ORDER_ID_LENGTH = 22
 
 
 async def read_params(request: web.Request) -> tuple[Params, str, str]:
@@ -46,16 +43,11 @@ async def signed_params(request: web.Request) -> tuple[Account, Params]:
     return account, params
 
 
-def new_client_order_id() -> str:
-    """Return a random client order id like the ones Binance makes up."""
-    return "".join(secrets.choice(KEY_ALPHABET) for _ in range(CLIENT_ORDER_ID_LENGTH))
-
-
-def answer(data: Any, status: int = 200) -> web.Response:
+def answer(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """Return a JSON answer."""
-    return web.json_response(data, status=status)
+    return web.json_response(data, status=status, headers=headers)
 
 
-def refuse(error: errors.BinanceError) -> web.Response:
+def refuse(error: errors.BinanceError, headers: dict[str, str] | None = None) -> web.Response:
     """Return a Binance error answer."""
-    return answer(error.body(), error.status)
+    return answer(error.body(), error.status, headers)

@@ -1,4 +1,5 @@
-"""Real ccxt async binance, pointed at the simulator, trades on it unchanged."""
+"""Real ccxt async binance, pointed at the simulator, trades on it unchanged, with HMAC and
+Ed25519 keys alike."""
 
 from __future__ import annotations
 
@@ -11,8 +12,22 @@ import ccxt.async_support as ccxt
 import pytest
 
 from appliance.exchanges.venue import point_at_simulator
+from tests.appliance.exchanges.simulator.conftest import (
+    KEY_TYPES,
+    AccountFactory,
+    Credentials,
+    ed25519_pem_pair,
+)
 
 FILL_TIMEOUT_S = 30.0
+
+
+@pytest.fixture(params=KEY_TYPES)
+async def account(request: pytest.FixtureRequest, make_account: AccountFactory) -> Credentials:
+    """Return a fresh account with MTS, USDT and USDC, signing with each key type in turn."""
+    return await make_account(
+        {"MTS": "10000", "USDT": "20000", "USDC": "5000"}, key_type=request.param
+    )
 
 
 async def test_load_markets_lists_active_spot_markets_with_their_filters(binance: Any) -> None:
@@ -149,7 +164,8 @@ async def test_unknown_order_is_reported_as_not_found(binance: Any) -> None:
 async def test_wrong_secret_is_an_authentication_error(
     simulator: Any, account: Any, make_binance: Any, http: aiohttp.ClientSession
 ) -> None:
-    forged = type(account)(account.name, account.api_key, "not-the-secret")
+    other_secret = ed25519_pem_pair()[0] if "PRIVATE KEY" in account.secret else "not-the-secret"
+    forged = type(account)(account.name, account.api_key, other_secret)
     exchange = make_binance(forged)
     await exchange.load_markets()
     with pytest.raises(ccxt.AuthenticationError):
@@ -162,3 +178,62 @@ async def test_unknown_api_key_is_an_authentication_error(make_binance: Any, acc
     exchange = make_binance(type(account)("nobody", "x" * 64, account.secret))
     with pytest.raises(ccxt.AuthenticationError):
         await exchange.fetch_balance()
+
+
+async def test_every_rest_method_the_box_uses(binance: Any) -> None:
+    symbol = "MTS/USDT"
+    assert abs(await binance.fetch_time() - time.time() * 1000) < 60_000
+    book = await binance.fetch_order_book(symbol, 5)
+    bid, ask = book["bids"][0][0], book["asks"][0][0]
+
+    resting = await binance.create_order(symbol, "limit", "buy", 10, round(bid * 0.9, 4))
+    assert resting["status"] == "open"
+    assert (await binance.fetch_order(resting["id"], symbol))["status"] == "open"
+    assert [o["id"] for o in await binance.fetch_open_orders(symbol)] == [resting["id"]]
+    await binance.cancel_order(resting["id"], symbol)
+
+    ioc = await binance.create_order(
+        symbol, "limit", "buy", 10, round(bid * 0.9, 4), {"timeInForce": "IOC"}
+    )
+    fok = await binance.create_order(
+        symbol, "limit", "sell", 10_000, round(bid * 0.95, 4), {"timeInForce": "FOK"}
+    )
+    assert (ioc["status"], fok["status"], fok["filled"]) == ("expired", "expired", 0)
+    bought = await binance.create_order(symbol, "market", "buy", 20)
+    assert bought["status"] == "closed" and bought["average"] >= ask * 0.99
+
+    await binance.create_order(symbol, "limit", "sell", 10, round(ask * 1.5, 4))
+    await binance.create_order(symbol, "limit", "sell", 10, round(ask * 1.6, 4))
+    cancelled = await binance.cancel_all_orders(symbol)
+    assert sorted(order["status"] for order in cancelled) == ["canceled", "canceled"]
+
+    history = await binance.fetch_orders(symbol)
+    assert [o["status"] for o in history] == [
+        "canceled",
+        "expired",
+        "expired",
+        "closed",
+        "canceled",
+        "canceled",
+    ]
+    closed = await binance.fetch_closed_orders(symbol)
+    assert [order["id"] for order in closed] == [bought["id"]]
+    trades = await binance.fetch_my_trades(symbol)
+    assert sum(trade["amount"] for trade in trades) == pytest.approx(20)
+    assert {trade["order"] for trade in trades} == {bought["id"]}
+
+    ticker = await binance.fetch_ticker(symbol)
+    assert ticker["bid"] > 0 and ticker["ask"] > ticker["bid"] and ticker["baseVolume"] > 0
+    candles = await binance.fetch_ohlcv(symbol, "1m", limit=5)
+    assert candles and all(low <= high for _, _, high, low, _, _ in candles)
+    public = await binance.fetch_trades(symbol, limit=10)
+    assert 0 < len(public) <= 10
+    balance = await binance.fetch_balance()
+    assert balance["total"]["MTS"] == pytest.approx(10000 + 20 - 0.02)
+
+
+async def test_test_order_is_checked_but_never_placed(binance: Any) -> None:
+    await binance.create_order("MTS/USDT", "limit", "buy", 10, 1.0, {"test": True})
+    with pytest.raises(ccxt.ExchangeError, match="PERCENT_PRICE_BY_SIDE"):
+        await binance.create_order("MTS/USDT", "limit", "buy", 10, 100.0, {"test": True})
+    assert await binance.fetch_open_orders("MTS/USDT") == []

@@ -193,7 +193,7 @@ async def test_duplicate_parameter_is_refused(simulator: Any, http: aiohttp.Clie
 async def test_unknown_path_and_method_answer_json(
     simulator: Any, http: aiohttp.ClientSession
 ) -> None:
-    assert await get_json(http, f"{simulator.base_url}/api/v3/klines?symbol=MTSUSDT") == (
+    assert await get_json(http, f"{simulator.base_url}/api/v3/orderList?symbol=MTSUSDT") == (
         404,
         {"code": -1020, "msg": "This operation is not supported."},
     )
@@ -260,3 +260,82 @@ async def test_admin_refuses_malformed_accounts(
 async def test_unknown_account_is_404(simulator: Any, http: aiohttp.ClientSession) -> None:
     status, body = await get_json(http, f"{simulator.base_url}/sim/accounts/nobody-here")
     assert status == 404 and set(body) == {"code", "msg"}
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ("/api/v3/klines?symbol=MTSUSDT&interval=7m", 400, -1120),
+        ("/api/v3/klines?symbol=MTSUSDT", 400, -1102),
+        ("/api/v3/klines?symbol=MTSUSDT&interval=1m&limit=ten", 400, -1100),
+        ("/api/v3/klines?symbol=MTSUSDT&interval=1m&startTime=9&endTime=1", 400, -1128),
+        ("/api/v3/klines?symbol=MTSUSDT&interval=1m&timeZone=%2B05:00", 400, -1130),
+        ("/api/v3/ticker/24hr?symbol=MTSUSDT&type=HUGE", 400, -1139),
+        ("/api/v3/ticker/24hr?symbols=MTSUSDT", 400, -1100),
+        ("/api/v3/avgPrice?symbol=mtsusdt", 400, -1100),
+        ("/api/v3/depth?symbol=MTSUSDT&limit=-5", 400, -1100),
+    ],
+)
+async def test_malformed_market_data_requests(
+    simulator: Any, http: aiohttp.ClientSession, query: str, status: int, code: int
+) -> None:
+    answer_status, body = await get_json(http, f"{simulator.base_url}{query}")
+    assert (answer_status, body["code"]) == (status, code)
+    assert set(body) == {"code", "msg"}
+
+
+async def test_order_history_ranges_longer_than_a_day_are_refused(
+    call_signed: Any, account: Any
+) -> None:
+    span = {"symbol": "MTSUSDT", "startTime": "1", "endTime": str(2 * 86_400_000)}
+    for path in ("/api/v3/allOrders", "/api/v3/myTrades"):
+        assert await call_signed("GET", path, account, span) == (
+            400,
+            {"code": -1127, "msg": "More than 24 hours between startTime and endTime."},
+        )
+
+
+async def test_test_order_refuses_what_a_new_order_refuses(call_signed: Any, account: Any) -> None:
+    without_price = {name: value for name, value in LIMIT_BUY.items() if name != "price"}
+    status, body = await call_signed("POST", "/api/v3/order/test", account, without_price)
+    assert (status, body["code"]) == (400, -1102)
+    status, body = await call_signed(
+        "POST", "/api/v3/order/test", account, {**LIMIT_BUY, "computeCommissionRates": "true"}
+    )
+    assert status == 200
+    assert body["standardCommissionForOrder"] == {"maker": "0.00100000", "taker": "0.00100000"}
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "status", "code"),
+    [
+        ("/sim/faults", b"{not json", 400, -1135),
+        ("/sim/faults", b'{"latency_ms": -1}', 400, -1130),
+        ("/sim/limits", b'{"request_weight_per_minute": "lots"}', 400, -1130),
+        ("/sim/market", b'{"running": "maybe"}', 400, -1130),
+        ("/sim/accounts", b'{"name": "k1", "ed25519_public_key": "nope"}', 400, -1130),
+        ("/sim/accounts", b'{"name": "k2", "self_trade_prevention_mode": "X"}', 400, -1130),
+        ("/sim/accounts/nobody-here/deposits", b'{"asset": "USDT", "amount": "1"}', 404, -1130),
+        ("/sim/accounts/sim-taker/ed25519-keys", b'{"ed25519_public_key": "x"}', 409, -1130),
+        ("/sim/faults", b"x" * (70 * 1024), 413, -1101),
+    ],
+)
+async def test_admin_refuses_malformed_settings(
+    simulator: Any,
+    http: aiohttp.ClientSession,
+    path: str,
+    payload: bytes,
+    status: int,
+    code: int,
+) -> None:
+    async with http.post(f"{simulator.base_url}{path}", data=payload) as response:
+        assert (response.status, (await response.json())["code"]) == (status, code)
+
+
+async def test_deposits_are_checked(
+    simulator: Any, http: aiohttp.ClientSession, account: Any
+) -> None:
+    url = f"{simulator.base_url}/sim/accounts/{account.name}/deposits"
+    for payload in ({"asset": "USDT", "amount": "0"}, {"asset": 5}, {"asset": "usdt"}):
+        async with http.post(url, json=payload) as response:
+            assert response.status == 400 and set(await response.json()) == {"code", "msg"}

@@ -17,6 +17,7 @@ from appliance.exchanges.simulator.orders import (
     OrderRequest,
     OrderStatus,
     OrderType,
+    SelfTradePrevention,
     Side,
     TimeInForce,
 )
@@ -168,6 +169,15 @@ def test_query_and_cancel_by_client_id_see_only_the_owner() -> None:
 
 
 ACCOUNTS = ("a", "b", "c")
+
+
+def assert_not_crossed(exchange: SpotExchange) -> None:
+    """Check no order could trade with another still resting in the book."""
+    book = exchange.book(MTS.symbol)
+    bid, ask = book.best_bid(), book.best_ask()
+    assert bid is None or ask is None or bid < ask
+
+
 order_steps = st.lists(
     st.tuples(
         st.sampled_from(ACCOUNTS),
@@ -176,6 +186,7 @@ order_steps = st.lists(
         st.integers(11_000, 14_000),
         st.integers(1, 400),
         st.booleans(),
+        st.sampled_from(list(SelfTradePrevention)),
     ),
     min_size=1,
     max_size=60,
@@ -185,11 +196,11 @@ order_steps = st.lists(
 @settings(max_examples=60, deadline=None)
 @given(order_steps)
 def test_every_asset_is_conserved_across_accounts_and_fees(
-    steps: list[tuple[str, Side, OrderType, int, int, bool]],
+    steps: list[tuple[str, Side, OrderType, int, int, bool, SelfTradePrevention]],
 ) -> None:
     exchange = new_exchange(**{name: {"MTS": 50, "USDT": 60} for name in ACCOUNTS})
     totals = {asset: exchange.wallets.total(asset) for asset in ("MTS", "USDT")}
-    for account, side, order_type, price, lots, cancel_oldest in steps:
+    for account, side, order_type, price, lots, cancel_oldest, stp_mode in steps:
         request = OrderRequest(
             account,
             MTS.symbol,
@@ -200,6 +211,7 @@ def test_every_asset_is_conserved_across_accounts_and_fees(
             lots,
             0,
             f"c{next(_ids)}",
+            stp_mode,
         )
         with contextlib.suppress(BinanceError):
             exchange.place(request)
@@ -207,6 +219,7 @@ def test_every_asset_is_conserved_across_accounts_and_fees(
         if cancel_oldest and opened:
             exchange.cancel(account, MTS.symbol, opened[0].order_id, None)
         assert {asset: exchange.wallets.total(asset) for asset in totals} == totals
+        assert_not_crossed(exchange)
         for name in ACCOUNTS:
             for asset in totals:
                 balance = exchange.wallets.balance(name, asset)

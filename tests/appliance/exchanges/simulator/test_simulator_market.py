@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
 from appliance.exchanges.simulator.const import LIQUIDITY_ACCOUNT
 from appliance.exchanges.simulator.exchange import SpotExchange
 from appliance.exchanges.simulator.listing import parse_market
@@ -81,3 +87,51 @@ def test_a_bid_at_the_top_of_the_book_is_filled_by_outside_sellers() -> None:
 def test_internal_accounts_hold_every_listed_asset() -> None:
     exchange, _ = outside_market(0)
     assert {asset for asset, _ in exchange.wallets.balances(LIQUIDITY_ACCOUNT)} == {"MTS", "USDT"}
+
+
+def market_with(seed: int, **settings: Any) -> SymbolMarket:
+    """Return MTSUSDT's outside market with some profile settings changed."""
+    exchange = SpotExchange([LISTING.instrument], clock=lambda: 1_700_000_000_000)
+    profile = MarketProfile(**settings)
+    return BackgroundMarket(exchange, [LISTING], seed, profile).symbols[0]
+
+
+def fair_path(market: SymbolMarket, steps: int) -> list[int]:
+    """Return the fair price after each of `steps` walks."""
+    path = []
+    for _ in range(steps):
+        market.walk()
+        path.append(market.fair)
+    return path
+
+
+def test_without_volatility_drift_or_jumps_the_fair_price_stands_still() -> None:
+    market = market_with(1, volatility_bps=0)
+    assert set(fair_path(market, 50)) == {market.start}
+
+
+def test_drift_moves_the_fair_price_its_way() -> None:
+    up = fair_path(market_with(1, volatility_bps=0, drift_bps=5), 100)
+    down = fair_path(market_with(1, volatility_bps=0, drift_bps=-5), 100)
+    assert up == sorted(up) and up[-1] > LISTING.start_ticks
+    assert down == sorted(down, reverse=True) and down[-1] < LISTING.start_ticks
+
+
+def test_jumps_move_the_fair_price_by_their_size() -> None:
+    market = market_with(2, volatility_bps=0, jump_probability=1, jump_bps=100)
+    path = [market.start, *fair_path(market, 20)]
+    moves = {round(abs(b - a) * 10_000 / a) for a, b in itertools.pairwise(path)}
+    assert moves == {100}
+
+
+def test_taker_flow_follows_its_buy_probability() -> None:
+    market = market_with(3, taker_buy_probability=1.0)
+    for _ in range(30):
+        market.step()
+    tape = market.exchange.tape(LISTING.instrument.symbol)
+    assert tape and not any(trade.is_buyer_maker for trade in tape)
+
+
+def test_a_profile_with_a_range_upside_down_is_refused() -> None:
+    with pytest.raises(ValidationError, match="min_taker_size must not exceed max_taker_size"):
+        MarketProfile(min_taker_size=30, max_taker_size=20)

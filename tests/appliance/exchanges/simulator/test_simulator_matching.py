@@ -5,7 +5,15 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from appliance.exchanges.simulator.matching import UNBOUNDED, OrderBook, RestingOrder
+from appliance.exchanges.simulator.matching import (
+    STP_EXPIRE_BOTH,
+    STP_EXPIRE_MAKER,
+    STP_EXPIRE_TAKER,
+    STP_NONE,
+    UNBOUNDED,
+    OrderBook,
+    RestingOrder,
+)
 
 
 def book_with(*orders: tuple[int, str, bool, int, int]) -> OrderBook:
@@ -113,3 +121,82 @@ def test_take_moves_exactly_the_lots_it_reports(
     assert [fill.price for fill in match.fills] == sorted(fill.price for fill in match.fills)
     best = book.best_ask()
     assert match.lots == lots or best is None or best > limit
+
+
+def test_drain_changes_tells_each_changed_level_with_its_lots_now() -> None:
+    book = book_with((1, "a", True, 100, 5), (2, "b", False, 102, 5), (3, "c", False, 103, 4))
+    book.drain_changes()
+    book.take(True, 102, 5, UNBOUNDED)
+    book.rest(RestingOrder(4, "d", True, 99, 2))
+    book.cancel(1)
+    assert book.drain_changes() == ([(99, 2), (100, 0)], [(102, 0)])
+    assert book.drain_changes() == ([], [])
+
+
+def test_expire_maker_skips_own_orders_and_takes_the_others() -> None:
+    book = book_with((1, "me", False, 100, 5), (2, "you", False, 100, 5), (3, "me", False, 101, 5))
+    preview = book.preview(True, 101, 8, UNBOUNDED, "me", STP_EXPIRE_MAKER)
+    match = book.take(True, 101, 8, UNBOUNDED, "me", STP_EXPIRE_MAKER)
+    assert (match.lots, match.cost) == (preview.lots, preview.cost) == (5, 500)
+    assert [(p.maker_order_id, p.maker_remaining, p.maker_expired) for p in match.preventions] == [
+        (1, 5, True),
+        (3, 5, True),
+    ]
+    assert not match.taker_expired and book.best_ask() is None
+
+
+def test_expire_taker_stops_at_the_first_own_order() -> None:
+    book = book_with((1, "you", False, 100, 2), (2, "me", False, 100, 5), (3, "you", False, 100, 5))
+    match = book.take(True, 100, 10, UNBOUNDED, "me", STP_EXPIRE_TAKER)
+    assert match.lots == 2 and match.taker_expired
+    assert [(p.maker_order_id, p.maker_expired) for p in match.preventions] == [(2, False)]
+    assert book.depth(False, 5) == [(100, 10)]
+
+
+def test_expire_both_takes_out_the_own_order_and_stops() -> None:
+    book = book_with((1, "me", True, 100, 5), (2, "you", True, 100, 5))
+    match = book.take(False, 100, 10, UNBOUNDED, "me", STP_EXPIRE_BOTH)
+    assert (match.lots, match.taker_expired) == (0, True)
+    assert book.depth(True, 5) == [(100, 5)]
+
+
+def test_a_filled_order_leaves_own_orders_beyond_it_alone() -> None:
+    book = book_with((1, "you", False, 100, 5), (2, "me", False, 100, 5))
+    match = book.take(True, 100, 5, UNBOUNDED, "me", STP_EXPIRE_MAKER)
+    assert (match.lots, match.preventions) == (5, [])
+    assert book.depth(False, 5) == [(100, 5)]
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["me", "you"]), st.integers(95, 105), st.integers(1, 9)),
+        min_size=1,
+        max_size=25,
+    ),
+    st.integers(95, 105),
+    st.integers(1, 60),
+    st.sampled_from([STP_NONE, STP_EXPIRE_TAKER, STP_EXPIRE_MAKER, STP_EXPIRE_BOTH]),
+)
+def test_preview_foretells_take_and_no_order_trades_with_its_own_account(
+    asks: list[tuple[str, int, int]], limit: int, lots: int, stp: int
+) -> None:
+    book = book_with(
+        *((i, owner, False, price, size) for i, (owner, price, size) in enumerate(asks))
+    )
+    preview = book.preview(True, limit, lots, UNBOUNDED, "me", stp)
+    taken = book.take(True, limit, lots, UNBOUNDED, "me", stp)
+    assert (preview.lots, preview.cost, preview.taker_expired) == (
+        taken.lots,
+        taken.cost,
+        taken.taker_expired,
+    )
+    assert [p.maker_order_id for p in preview.preventions] == [
+        p.maker_order_id for p in taken.preventions
+    ]
+    if stp != STP_NONE:
+        assert all(fill.maker_owner != "me" for fill in taken.fills)
+    expired = {p.maker_order_id for p in taken.preventions if p.maker_expired}
+    left = sum(size for _, size in book.depth(False, 100))
+    assert left == sum(size for _, _, size in asks) - taken.lots - sum(
+        asks[order_id][2] for order_id in expired
+    )
