@@ -17,6 +17,7 @@ import ccxt.async_support as ccxt_async
 from appliance.compliance.integrity import CancelCause, MarketIntegrity
 from appliance.compliance.rules import ComplianceRules
 from appliance.compliance.self_trade import RestingOrder
+from appliance.exchanges.capabilities import order_params
 from appliance.ledger import Position, open_orders_from_events, positions_from_events
 from appliance.market.monitor import MarketMonitor
 from appliance.market.rules import MarketRules
@@ -87,6 +88,7 @@ class SymbolWorker:
         self._tolerance = Tolerance()
         self._refusals = RefusalMemory(REFUSAL_COOLDOWN_S)
         self._integrity = MarketIntegrity(ComplianceRules())
+        self._order_params = order_params(str(client.id))
         self._live: dict[str, LiveOrder] = {}
         self._client_of_order: dict[str, str] = {}
         self._last_trade = 0
@@ -269,7 +271,7 @@ class SymbolWorker:
         try:
             placed = await self._client.create_order(
                 self.symbol, "limit", quote.side.value, str(amount), str(price),
-                {"newClientOrderId": client_id, "postOnly": True})
+                {**self._order_params, "newClientOrderId": client_id, "postOnly": True})
         except ccxt_async.NetworkError as exc:
             # Sent or not, we cannot tell: the next look at open orders settles it.
             log.warning("%s: order %s in doubt: %s", self.symbol, client_id, exc)

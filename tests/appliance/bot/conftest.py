@@ -90,8 +90,18 @@ async def cycle_until(worker: SymbolWorker, done: Callable[[], bool], what: str)
     pytest.fail(f"within 120 cycles: {what}")
 
 
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def resting(simulator: RunningSimulator) -> list[dict[str, Any]]:
     """Return bot-1's open orders as the simulator holds them."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(f"{simulator.url}/sim/open-orders?account=bot-1", timeout=5) as response:
+    with DIRECT.open(f"{simulator.url}/sim/open-orders?account=bot-1", timeout=5) as response:
         return list(json.load(response))
+
+
+def post(url: str, body: dict[str, Any]) -> Any:
+    """POST JSON to one of the simulator's admin endpoints and return its answer."""
+    request = urllib.request.Request(url, json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+    with DIRECT.open(request, timeout=5) as response:
+        return json.load(response)

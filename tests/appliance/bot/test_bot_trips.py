@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,11 @@ from appliance.risk.const import SymbolState
 from appliance.store.events import EventKind, EventLog
 from tests.appliance.bot.conftest import (
     LIMITS,
+    PAIR,
     ClientFactory,
     active,
     cycle_until,
+    post,
     resting,
 )
 from tests.conftest import RunningSimulator
@@ -107,3 +110,17 @@ async def test_market_data_that_stops_arriving_pauses(
     finally:
         os.kill(simulator.process.pid, signal.SIGCONT)
     await assert_stopped(worker, log, simulator, "stale_data", SymbolState.PAUSED)
+
+
+async def test_a_storm_of_rejects_halts(
+    client: Any, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    post(f"{simulator.url}/sim/faults", {"order_reject_rate": 1.0})
+    ladder = replace(PAIR, strategy="ladder", params={
+        "bin_step": 10, "price_down_pct_limit": "0.01", "price_up_pct_limit": "0.01",
+        "bid_size": "400", "ask_size": "400"})  # ten levels a side: every one refused
+    log = EventLog(tmp_path / "events.db")
+    limits = LIMITS.model_copy(update={"max_orders_per_second": 1000})  # rejects, not rate
+    worker = await active(client, log, pair=ladder, limits=limits)
+    await run_until_tripped(worker)
+    await assert_stopped(worker, log, simulator, "reject_storm", SymbolState.HALTED)

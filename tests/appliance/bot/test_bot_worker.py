@@ -135,3 +135,12 @@ async def test_no_bid_crosses_another_bots_ask_on_the_same_market(
     sides = {o["side"] for o in resting(simulator)}
     assert "BUY" not in sides, "a bid at another bot's ask would trade the box with itself"
     assert "SELL" in sides
+
+
+async def test_orders_ask_the_exchange_to_prevent_self_trades(
+    client: Any, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    worker = await active(client, EventLog(tmp_path / "events.db"))
+    await worker.cycle()
+    (order, *_) = await client.fetch_open_orders(PAIR.symbol)
+    assert order["info"]["selfTradePreventionMode"] == "EXPIRE_TAKER"
