@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from appliance.datadir import DataDir
@@ -109,15 +110,35 @@ def test_a_killed_bot_is_restarted(box: RunningBox) -> None:
     assert [pair["state"] for pair in pairs] == ["PAUSED"], "a restarted bot starts paused"
 
 
+def box_processes(supervisor_pid: int) -> list[psutil.Process]:
+    """Return the supervisor and every process it started."""
+    supervisor = psutil.Process(supervisor_pid)
+    return [supervisor, *supervisor.children(recursive=True)]
+
+
 def test_no_secret_outside_the_token(box: RunningBox) -> None:
+    """After keys were imported, bots traded and one was killed, no secret shows anywhere.
+
+    Secrets: the exchange API secrets (the simulator, playing the exchange, holds them) and the
+    token's user PIN. Only the token's own files may hold them; the signer's audit log, though
+    inside hsm/, is a log and must not.
+    """
     accounts = json.loads((box.simulator.state / "accounts.json").read_text())
     secrets = [account["secretKey"].encode() for account in accounts["accounts"]]
     assert len(secrets) == len(BOTS)
+    secrets.append(box.data.pin_file.read_bytes().strip())
+    token_files = box.data.hsm / "tokens"
     for path in box.data.root.rglob("*"):
-        if path.is_file() and box.data.hsm not in path.parents:
+        if path.is_file() and path != box.data.pin_file and token_files not in path.parents:
             content = path.read_bytes()
             for secret in secrets:
-                assert secret not in content, f"an exchange secret is in {path}"
+                assert secret not in content, f"a secret is in {path}"
+    for process in box_processes(box.supervisor.pid):
+        seen = "\0".join(process.cmdline()).encode() + b"\0".join(
+            f"{k}={v}".encode() for k, v in process.environ().items())
+        for secret in secrets:
+            assert secret not in seen, f"a secret is in the command line or environment of " \
+                                       f"{process.name()} ({process.pid})"
 
 
 def test_sigterm_leaves_no_open_order_on_the_exchange(box: RunningBox) -> None:
