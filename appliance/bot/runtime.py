@@ -13,6 +13,7 @@ from typing import Any
 import ccxt.async_support as ccxt_async
 from pydantic import ValidationError
 
+from appliance.bot.feed import MarketFeed, streams_market
 from appliance.bot.worker import OperatorRefused, SymbolWorker
 from appliance.datadir import DataDir
 from appliance.exchanges.adapter import connect
@@ -32,7 +33,7 @@ from hsm.client import SignerClient
 log = logging.getLogger(__name__)
 
 CYCLE_SECONDS = 1.0
-"""How often a worker looks at its market (REST polling)."""
+"""How often a worker settles its orders and brings its quotes in line with the market."""
 ORDER_BURST = 10
 ORDERS_PER_SECOND = 5.0
 """The rate budget for order requests on one exchange account, well inside Binance's."""
@@ -155,11 +156,27 @@ class BotRuntime:
             self._workers.append(worker)
 
     async def _quote(self, worker: SymbolWorker) -> None:
+        """Run one worker, its market fed by streams where the exchange has them."""
+        client = self._clients[worker.pair.exchange]
+        if not streams_market(client):
+            await self._cycle(worker)
+            return
+        worker.streamed = True
+        feed = asyncio.create_task(
+            MarketFeed(client, worker.symbol, worker.on_book, worker.on_trades).run())
+        try:
+            await self._cycle(worker)
+        finally:
+            feed.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feed
+
+    async def _cycle(self, worker: SymbolWorker) -> None:
         """Run one worker's cycles; an error other than the network's pauses its symbol only."""
         while not self._stop.is_set():
             try:
                 await worker.cycle()
-            except ccxt_async.NetworkError as exc:
+            except ccxt_async.OperationFailed as exc:
                 log.warning("%s: network trouble, trying again: %s", worker.symbol, exc)
                 await worker.check_stale()
             except Exception as exc:

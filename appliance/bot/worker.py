@@ -1,8 +1,10 @@
 """One worker per symbol: a single asyncio task that owns that symbol's state (seed 004).
 
-Each cycle: settle orders and fills with the exchange, read the book into the market
-monitor, let the risk guard see the market, ask the strategy for quotes, and send only the
-cancels and creates needed — each create past integrity and risk checks first.
+Each cycle: settle any order whose answer was lost (re-queried by its client order id before
+anything more is sent), settle orders and fills with the exchange, read the book into the
+market monitor unless a feed streams it in, let the risk guard see the market, ask the
+strategy for quotes, and send only the cancels and creates needed — each create past
+integrity and risk checks first.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ BOOK_DEPTH = 20
 BALANCE_EVERY_S = 10.0
 """How often the account's balances are read for the strategy's holdings."""
 OPERATOR_ACTIONS = ("activate", "pause", "clear_halt")
+GONE = ("canceled", "expired", "rejected")
+"""ccxt's statuses of an order that left the book without filling in full."""
 
 
 def refusal_of(exc: Exception) -> Refusal:
@@ -91,11 +95,14 @@ class SymbolWorker:
         self._order_params = order_params(str(client.id))
         self._live: dict[str, LiveOrder] = {}
         self._client_of_order: dict[str, str] = {}
+        self._in_doubt: set[str] = set()  # sent, but the exchange's answer was lost
         self._last_trade = 0
         self._last_quotes: list[Quote] | None = None
         self._holdings = Holdings(Decimal(0), Decimal(0), Decimal(0))
         self._balances_at = -BALANCE_EVERY_S
         self._snapshots = 0
+        self.streamed = False
+        """Whether a market feed streams the book and trades in; else each cycle reads it."""
 
     def restore(self) -> None:
         """Rebuild inventory, strategy state, known orders and a standing halt from the log."""
@@ -123,10 +130,12 @@ class SymbolWorker:
     async def cycle(self) -> None:
         """Take one look at the market and bring the resting quotes in line with it."""
         now = time.time()
+        await self.settle_in_doubt()
         open_orders = await self._client.fetch_open_orders(self.symbol)
         await self._sync_fills()
         self._settle_vanished({o.get("clientOrderId") for o in open_orders})
-        await self._read_book(now)
+        if not self.streamed:
+            await self._read_book()
         await self._on_trip(self.guard.observe_market(self.monitor.health(now, STALE_AFTER_S)))
         view = self.monitor.view(now, self._own(Side.BUY), self._own(Side.SELL))
         if view is not None:
@@ -175,13 +184,23 @@ class SymbolWorker:
     def _own(self, side: Side) -> list[tuple[int, int]]:
         return [(o.price_ticks, o.remaining_lots) for o in self._live.values() if o.side is side]
 
-    async def _read_book(self, now: float) -> None:
-        book = await self._client.fetch_order_book(self.symbol, limit=BOOK_DEPTH)
+    def on_book(self, book: Any) -> None:
+        """Take the top of a ccxt order book (polled or streamed) as the market's book now."""
         self._snapshots += 1
         self.monitor.on_snapshot(
-            now, int(book.get("nonce") or self._snapshots),
-            [self._level(price, amount) for price, amount, *_ in book["bids"]],
-            [self._level(price, amount) for price, amount, *_ in book["asks"]])
+            time.time(), int(book.get("nonce") or self._snapshots),
+            [self._level(price, amount) for price, amount, *_ in book["bids"][:BOOK_DEPTH]],
+            [self._level(price, amount) for price, amount, *_ in book["asks"][:BOOK_DEPTH]])
+
+    def on_trades(self, trades: list[Any]) -> None:
+        """Put public trades of the market, as ccxt reports them, on the trade tape."""
+        now = time.time()
+        for trade in trades:
+            self.monitor.on_trade(now, *self._level(trade["price"], trade["amount"]),
+                                  Side(trade["side"]))
+
+    async def _read_book(self) -> None:
+        self.on_book(await self._client.fetch_order_book(self.symbol, limit=BOOK_DEPTH))
 
     def _level(self, price: Any, amount: Any) -> tuple[int, int]:
         return self._rules.price_ticks(dec(price)), self._rules.size_lots(dec(amount))
@@ -227,7 +246,7 @@ class SymbolWorker:
             "trip": trip.kind.value, "reason": trip.reason, "state": trip.new_state.name})
         try:
             await self.cancel_all()
-        except ccxt_async.NetworkError as exc:
+        except ccxt_async.OperationFailed as exc:
             # The symbol is no longer active: every next cycle cancels what is left.
             log.warning("%s: cancels wait for the exchange to answer: %s", self.symbol, exc)
 
@@ -272,10 +291,11 @@ class SymbolWorker:
             placed = await self._client.create_order(
                 self.symbol, "limit", quote.side.value, str(amount), str(price),
                 {**self._order_params, "newClientOrderId": client_id, "postOnly": True})
-        except ccxt_async.NetworkError as exc:
-            # Sent or not, we cannot tell: the next look at open orders settles it.
+        except ccxt_async.OperationFailed as exc:
             log.warning("%s: order %s in doubt: %s", self.symbol, client_id, exc)
             self._live[client_id] = order
+            self._in_doubt.add(client_id)
+            await self.settle_in_doubt()
             return
         except ccxt_async.ExchangeError as exc:
             why = refusal_of(exc)
@@ -298,8 +318,43 @@ class SymbolWorker:
             await self._client.cancel_order(order_id, self.symbol)
         except ccxt_async.OrderNotFound:
             await self._sync_fills()
+        except ccxt_async.OperationFailed as exc:
+            if client_id not in self._live:
+                raise
+            log.warning("%s: cancel of %s in doubt: %s", self.symbol, client_id, exc)
+            self._in_doubt.add(client_id)
+            await self.settle_in_doubt()
+            return
         if client_id in self._live:
             self._drop(client_id, EventKind.CANCEL, {"order_id": order_id})
+
+    async def settle_in_doubt(self) -> None:
+        """Ask the exchange for every order whose answer was lost, and settle what it says.
+
+        Raise the exchange's error while it cannot answer: nothing more may be sent until each
+        such order is known, so that no order is ever sent twice.
+        """
+        for client_id in sorted(self._in_doubt):
+            order = self._live.get(client_id)
+            if order is not None:
+                await self._settle(order)
+            self._in_doubt.discard(client_id)
+
+    async def _settle(self, order: LiveOrder) -> None:
+        """Bring one order whose answer was lost in line with the exchange's record of it."""
+        try:
+            found = await self._client.fetch_order(
+                order.order_id or "", self.symbol, {"origClientOrderId": order.client_id})
+        except ccxt_async.OrderNotFound:
+            self._drop(order.client_id, EventKind.REJECT, {"error": "never reached the exchange"})
+            return
+        if order.order_id is None:
+            self._acknowledge(order, str(found["id"]))
+        if found.get("status") in GONE or found.get("status") == "closed":
+            await self._sync_fills()
+        if found.get("status") in GONE and order.client_id in self._live:
+            self._drop(order.client_id, EventKind.CANCEL, {"order_id": order.order_id,
+                                                           "reason": found.get("status")})
 
     def _drop(self, client_id: str, kind: EventKind, data: dict[str, Any]) -> None:
         del self._live[client_id]

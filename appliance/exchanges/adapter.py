@@ -1,12 +1,17 @@
-"""Connect a bot to an exchange through ccxt's async API, signing through the signer."""
+"""Connect a bot to an exchange through ccxt's async API, signing through the signer.
+
+Where ccxt.pro has the exchange, the client is ccxt.pro's class, which adds websocket streams
+(`watch_order_book`, `watch_trades`, ...) to the same REST methods.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import ccxt.async_support as ccxt_async
+import ccxt.pro as ccxt_pro
 
-from appliance.exchanges.signing import Signer, SignerMixin
+from appliance.exchanges.signing import Signer, SignerMixin, ccxt_secret
 from appliance.exchanges.venue import point_at_simulator
 from appliance.store.appliance_db import Exchange, ExchangeKey
 
@@ -15,16 +20,22 @@ class UnknownExchange(Exception):
     """The configured ccxt id names no exchange ccxt knows."""
 
 
-def connect(exchange: Exchange, key: ExchangeKey, signer: Signer) -> Any:
-    """Return a ccxt async client for `exchange` whose secret is the token key's label."""
-    base = getattr(ccxt_async, exchange.ccxt_id, None)
+def connect(exchange: Exchange, key: ExchangeKey, signer: Signer, *, streams: bool = True) -> Any:
+    """Return a ccxt async client for `exchange` whose secret is the token key's label.
+
+    With `streams`, the client is ccxt.pro's where ccxt.pro has the exchange.
+    """
+    base = getattr(ccxt_pro, exchange.ccxt_id, None) if streams else None
+    if not isinstance(base, type):
+        base = getattr(ccxt_async, exchange.ccxt_id, None)
     if not isinstance(base, type):
         raise UnknownExchange(
             f"exchange '{exchange.name}' names ccxt id '{exchange.ccxt_id}', which ccxt does not "
             "know; fix the exchange's ccxt id in the panel"
         )
     signed = type(f"Signed{base.__name__}", (SignerMixin, base), {})
-    client = signed({"apiKey": key.api_key, "secret": key.label, "enableRateLimit": True})
+    client = signed({"apiKey": key.api_key, "secret": ccxt_secret(key.label, key.kind),
+                     "enableRateLimit": True})
     client.signer = signer
     if exchange.api_url:
         point_at_simulator(client, exchange.api_url)

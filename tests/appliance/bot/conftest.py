@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import ccxt.async_support as ccxt_async
+import ccxt.pro as ccxt_pro
 import pytest
 
 from appliance.bot.worker import SymbolWorker
@@ -35,13 +36,25 @@ ClientFactory = Callable[[dict[str, str]], Awaitable[Any]]
 
 @pytest.fixture
 async def make_client(simulator: RunningSimulator) -> AsyncIterator[ClientFactory]:
-    """Open account bot-1 with the given balances and return a ccxt client for it."""
+    """Open account bot-1 with the given balances and return a ccxt async client for it."""
+    async for make in clients_of(simulator, ccxt_async.binance):
+        yield make
+
+
+@pytest.fixture
+async def pro_client(simulator: RunningSimulator) -> AsyncIterator[Any]:
+    """A ccxt.pro client, which streams, for an account with plenty of both assets."""
+    async for make in clients_of(simulator, ccxt_pro.binance):
+        yield await make(BALANCES)
+
+
+async def clients_of(simulator: RunningSimulator, kind: type) -> AsyncIterator[ClientFactory]:
+    """Yield a factory of `kind` clients for account bot-1; close them all afterwards."""
     clients: list[Any] = []
 
     async def make(balances: dict[str, str]) -> Any:
         credential = open_account(simulator.url, "bot-1", balances)
-        exchange = ccxt_async.binance({"apiKey": credential.api_key,
-                                       "secret": credential.secret})
+        exchange = kind({"apiKey": credential.api_key, "secret": credential.secret})
         point_at_simulator(exchange, simulator.url)
         await exchange.load_markets()
         clients.append(exchange)
@@ -82,7 +95,7 @@ async def cycle_until(worker: SymbolWorker, done: Callable[[], bool], what: str)
     for _ in range(120):
         try:
             await worker.cycle()
-        except ccxt_async.NetworkError:
+        except ccxt_async.OperationFailed:
             await worker.check_stale()
         if done():
             return

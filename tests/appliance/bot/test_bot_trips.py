@@ -3,6 +3,7 @@ moved, and the reason recorded — and it does not resume by itself."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from dataclasses import replace
@@ -10,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from appliance.bot.feed import MarketFeed
 from appliance.bot.worker import SymbolWorker
 from appliance.risk.const import SymbolState
 from appliance.store.events import EventKind, EventLog
@@ -124,3 +126,21 @@ async def test_a_storm_of_rejects_halts(
     worker = await active(client, log, pair=ladder, limits=limits)
     await run_until_tripped(worker)
     await assert_stopped(worker, log, simulator, "reject_storm", SymbolState.HALTED)
+
+
+async def test_a_crossed_book_pauses(
+    pro_client: Any, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    log = EventLog(tmp_path / "events.db")
+    worker = await active(pro_client, log)
+    worker.streamed = True
+    feed = asyncio.create_task(
+        MarketFeed(pro_client, worker.symbol, worker.on_book, worker.on_trades).run())
+    try:
+        await cycle_until(worker, lambda: bool(resting(simulator)), "quotes resting")
+        post(f"{simulator.url}/sim/faults", {"crossed_book_rate": 1.0})
+        await run_until_tripped(worker)
+    finally:
+        feed.cancel()
+        post(f"{simulator.url}/sim/faults", {"crossed_book_rate": 0.0})
+    await assert_stopped(worker, log, simulator, "crossed_book", SymbolState.PAUSED)

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import hashlib
 import hmac
+from typing import Any
+from urllib.parse import unquote
 
 import ccxt
+import ccxt.pro as ccxt_pro
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from appliance.exchanges.signing import SignerMixin, UnsupportedSigning
+from appliance.exchanges.signing import SignerMixin, UnsupportedSigning, ccxt_secret
+from appliance.exchanges.venue import point_at_simulator
+from tests.appliance.bot.conftest import post
+from tests.conftest import RunningSimulator
 
 SECRET = b"k" * 64
+ED_KEY = Ed25519PrivateKey.from_private_bytes(b"e" * 32)
+ED_LABEL = "bot-1.sim.ed25519"
 
 
 class KeyedSigner:
@@ -22,6 +34,10 @@ class KeyedSigner:
     def sign_hmac(self, label: str, message: bytes) -> bytes:
         self.labels.append(label)
         return hmac.new(SECRET, message, hashlib.sha256).digest()
+
+    def sign_eddsa(self, label: str, message: bytes) -> bytes:
+        self.labels.append(label)
+        return ED_KEY.sign(message)
 
 
 class SignedBinance(SignerMixin, ccxt.binance):  # type: ignore[misc]
@@ -53,3 +69,59 @@ def test_other_hash_is_refused_with_advice() -> None:
     exchange.signer = KeyedSigner()
     with pytest.raises(UnsupportedSigning, match="HMAC-SHA256 only"):
         exchange.hmac(b"m", b"x", hashlib.sha512)
+
+
+class SignedBinancePro(SignerMixin, ccxt_pro.binance):  # type: ignore[misc]
+    """ccxt.pro binance with signing routed to the signer."""
+
+
+@pytest.mark.parametrize("url_encode", [False, True])
+def test_ed25519_signature_equals_ccxts_own(url_encode: bool) -> None:
+    exchange = SignedBinance({"apiKey": "k", "secret": ccxt_secret(ED_LABEL, "ed25519")})
+    exchange.signer = KeyedSigner()
+    message = b"symbol=MTSUSDT&side=BUY&timestamp=1"
+    ours = exchange.eddsa(message, exchange.secret, "ed25519", url_encode)
+    assert ours == ccxt.Exchange.eddsa(message, b"e" * 32, "ed25519", url_encode)
+    assert exchange.signer.labels == [ED_LABEL]
+
+
+def test_an_ed25519_signed_request_verifies_against_the_public_key() -> None:
+    exchange = SignedBinance({"apiKey": "k", "secret": ccxt_secret(ED_LABEL, "ed25519")})
+    exchange.signer = KeyedSigner()
+    signed = exchange.sign("account", ["private"], "GET", {"timestamp": 1})
+    payload, signature = signed["url"].split("?", 1)[1].rsplit("&signature=", 1)
+    ED_KEY.public_key().verify(base64.b64decode(unquote(signature)), payload.encode())
+    assert ED_LABEL not in signed["url"]
+
+
+def test_other_curves_are_refused_with_advice() -> None:
+    exchange = SignedBinance({"apiKey": "k", "secret": ccxt_secret(ED_LABEL, "ed25519")})
+    exchange.signer = KeyedSigner()
+    with pytest.raises(UnsupportedSigning, match="Ed25519 only"):
+        exchange.eddsa(b"m", exchange.secret, "ed448")
+
+
+async def test_the_simulator_accepts_ed25519_requests_and_stream_subscriptions(
+    simulator: RunningSimulator,
+) -> None:
+    public = ED_KEY.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    account = post(f"{simulator.url}/sim/accounts", {
+        "name": "ed-signer", "balances": {"MTS": "100", "USDT": "1000"},
+        "ed25519_public_key": public})
+    exchange = SignedBinancePro({"apiKey": account["ed25519ApiKey"],
+                                 "secret": ccxt_secret(ED_LABEL, "ed25519")})
+    exchange.signer = KeyedSigner()
+    point_at_simulator(exchange, simulator.url)
+    try:
+        await exchange.load_markets()
+        watched = asyncio.create_task(exchange.watch_orders("MTS/USDT"))
+        await asyncio.sleep(0.5)  # the signed user-data subscription is in place
+        book = await exchange.fetch_order_book("MTS/USDT", 5)
+        placed: Any = await exchange.create_order(
+            "MTS/USDT", "limit", "buy", 10, book["bids"][-1][0])
+        seen = await asyncio.wait_for(watched, 20)
+        assert [order["id"] for order in seen] == [placed["id"]]
+        assert (await exchange.fetch_balance())["MTS"]["total"] == 100
+    finally:
+        await exchange.close()
