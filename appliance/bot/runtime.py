@@ -17,6 +17,7 @@ from appliance.bot.feed import MarketFeed, streams_market
 from appliance.bot.worker import OperatorRefused, SymbolWorker
 from appliance.datadir import DataDir
 from appliance.exchanges.adapter import connect
+from appliance.exchanges.api_log import ApiLog
 from appliance.ipc import IpcError, Peer, serve_stream
 from appliance.market.rules import MarketRules
 from appliance.orders.budget import RateBudget
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 CYCLE_SECONDS = 1.0
 """How often a worker settles its orders and brings its quotes in line with the market."""
+API_LOG = "api.log"
+"""Every REST request of the bot and its answer, in the bot's own folder."""
 ORDER_BURST = 10
 ORDERS_PER_SECOND = 5.0
 """The rate budget for order requests on one exchange account, well inside Binance's."""
@@ -134,7 +137,8 @@ class BotRuntime:
                 raise BotConfigError(f"{self.name} has no key for exchange '{pair.exchange}'")
             client = self._clients.get(pair.exchange)
             if client is None:
-                client = connect(exchanges[pair.exchange], keys[pair.exchange], signer)
+                client = connect(exchanges[pair.exchange], keys[pair.exchange], signer,
+                                 api_log=ApiLog(self.data.bot(self.name) / API_LOG))
                 self._clients[pair.exchange] = client
                 self._budgets[pair.exchange] = RateBudget(
                     ORDER_BURST, ORDERS_PER_SECOND, time.monotonic())

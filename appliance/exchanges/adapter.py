@@ -11,6 +11,7 @@ from typing import Any
 import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 
+from appliance.exchanges.api_log import ApiLog, ApiLogMixin
 from appliance.exchanges.signing import Signer, SignerMixin, ccxt_secret
 from appliance.exchanges.venue import point_at_simulator
 from appliance.store.appliance_db import Exchange, ExchangeKey
@@ -20,7 +21,10 @@ class UnknownExchange(Exception):
     """The configured ccxt id names no exchange ccxt knows."""
 
 
-def connect(exchange: Exchange, key: ExchangeKey, signer: Signer, *, streams: bool = True) -> Any:
+def connect(
+    exchange: Exchange, key: ExchangeKey, signer: Signer, *, streams: bool = True,
+    api_log: ApiLog | None = None,
+) -> Any:
     """Return a ccxt async client for `exchange` whose secret is the token key's label.
 
     With `streams`, the client is ccxt.pro's where ccxt.pro has the exchange.
@@ -33,10 +37,11 @@ def connect(exchange: Exchange, key: ExchangeKey, signer: Signer, *, streams: bo
             f"exchange '{exchange.name}' names ccxt id '{exchange.ccxt_id}', which ccxt does not "
             "know; fix the exchange's ccxt id in the panel"
         )
-    signed = type(f"Signed{base.__name__}", (SignerMixin, base), {})
+    signed = type(f"Signed{base.__name__}", (SignerMixin, ApiLogMixin, base), {})
     client = signed({"apiKey": key.api_key, "secret": ccxt_secret(key.label, key.kind),
                      "enableRateLimit": True})
     client.signer = signer
+    client.api_log = api_log
     if exchange.api_url:
         point_at_simulator(client, exchange.api_url)
     return client
