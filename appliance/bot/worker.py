@@ -20,7 +20,12 @@ from appliance.compliance.integrity import CancelCause, MarketIntegrity
 from appliance.compliance.rules import ComplianceRules
 from appliance.compliance.self_trade import RestingOrder
 from appliance.exchanges.capabilities import order_params
-from appliance.ledger import Position, open_orders_from_events, positions_from_events
+from appliance.ledger import (
+    Position,
+    apply_fill_event,
+    open_orders_from_events,
+    positions_from_events,
+)
 from appliance.market.monitor import MarketMonitor
 from appliance.market.rules import MarketRules
 from appliance.market.view import MarketView
@@ -393,9 +398,7 @@ class SymbolWorker:
         }
         seq = self._events.append(EventKind.FILL, self.symbol, data)
         event = Event(seq, time.time(), EventKind.FILL, self.symbol, data)
-        self.position.apply_fill(
-            data["side"], dec(data["price"]), dec(data["amount"]), dec(data["fee"]),
-            fee_in_base=data["fee_asset"] == self._rules.base)
+        apply_fill_event({self.symbol: self.position}, event)  # as a rebuild from the log would
         self._replay_fill(event)
         self._integrity.observe_fill(time.time())
         await self._on_trip(self.guard.observe_position(self.position.base, dec(data["price"])))
