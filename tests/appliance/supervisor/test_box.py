@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 
 from appliance.datadir import DataDir
 from appliance.store.events import EventKind, open_events, read_events
-from provisioning.devrun import activate_pairs, wait_for_panel
+from provisioning.devrun import activate_pairs, panel_call, wait_for_panel
 from tests.conftest import REPO, RunningSimulator, free_port, start_simulator, stop_process
 
 pytestmark = pytest.mark.e2e
@@ -36,12 +35,6 @@ class RunningBox:
     simulator: RunningSimulator
     supervisor: subprocess.Popen[bytes]
     panel: str
-
-
-def get(url: str) -> Any:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(url, timeout=5) as response:
-        return json.load(response)
 
 
 def eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -90,7 +83,7 @@ def test_both_bots_fill_within_a_minute_and_the_panel_shows_it(box: RunningBox) 
     assert len(activate_pairs(box.panel)) == len(BOTS)
     eventually(lambda: all(fills(box.data, bot) for bot in BOTS), 60,
                "both bots have fills in their events.db")
-    bots = eventually(lambda: get(f"{box.panel}/api/bots")["bots"], 10, "panel lists bots")
+    bots = eventually(lambda: panel_call(f"{box.panel}/api/bots")["bots"], 10, "panel lists bots")
     for bot in BOTS:
         assert bots[bot]["state"] == "RUNNING"
         assert bots[bot]["recent_fills"], f"{bot}'s fills are not on the panel"
@@ -98,15 +91,15 @@ def test_both_bots_fill_within_a_minute_and_the_panel_shows_it(box: RunningBox) 
 
 
 def test_a_killed_bot_is_restarted(box: RunningBox) -> None:
-    pid = get(f"{box.panel}/api/bots")["bots"]["bot-1"]["pid"]
+    pid = panel_call(f"{box.panel}/api/bots")["bots"]["bot-1"]["pid"]
     os.kill(pid, signal.SIGKILL)
 
     def restarted() -> bool:
-        bot = get(f"{box.panel}/api/bots")["bots"]["bot-1"]
+        bot = panel_call(f"{box.panel}/api/bots")["bots"]["bot-1"]
         return bool(bot["state"] == "RUNNING" and bot["pid"] != pid and bot["restarts"] == 1)
 
     eventually(restarted, 60, "the supervisor restarts bot-1")
-    pairs = get(f"{box.panel}/api/bots")["bots"]["bot-1"]["pairs"]
+    pairs = panel_call(f"{box.panel}/api/bots")["bots"]["bot-1"]["pairs"]
     assert [pair["state"] for pair in pairs] == ["PAUSED"], "a restarted bot starts paused"
 
 
@@ -142,9 +135,9 @@ def test_no_secret_outside_the_token(box: RunningBox) -> None:
 
 
 def test_sigterm_leaves_no_open_order_on_the_exchange(box: RunningBox) -> None:
-    eventually(lambda: get(f"{box.simulator.url}/sim/open-orders?account=bot-2"), 30,
+    eventually(lambda: panel_call(f"{box.simulator.url}/sim/open-orders?account=bot-2"), 30,
                "bot-2 has orders resting")
     box.supervisor.send_signal(signal.SIGTERM)
     assert box.supervisor.wait(timeout=60) == 0
     for bot in BOTS:
-        assert get(f"{box.simulator.url}/sim/open-orders?account={bot}") == []
+        assert panel_call(f"{box.simulator.url}/sim/open-orders?account={bot}") == []
