@@ -51,13 +51,18 @@ class Backoff:
 
 async def follow(
     what: str, watch: Callable[[], Awaitable[Any]], deliver: Callable[[Any], None],
-    backoff: Backoff,
+    backoff: Backoff, lost: Callable[[], None] | None = None,
 ) -> None:
-    """Hand every update of one ccxt.pro stream to `deliver`, reconnecting until cancelled."""
+    """Hand every update of one ccxt.pro stream to `deliver`, reconnecting until cancelled.
+
+    `lost` is told of each failure: updates may have been missed until the stream is back.
+    """
     while True:
         try:
             update = await watch()
         except ccxt_async.BaseError as exc:
+            if lost is not None:
+                lost()
             delay = backoff.next_delay()
             log.warning("%s: stream failed (%s: %s); reconnecting in %.1f s",
                         what, type(exc).__name__, exc, delay)

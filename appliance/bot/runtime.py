@@ -8,11 +8,13 @@ import logging
 import signal
 import socket
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 import ccxt.async_support as ccxt_async
 from pydantic import ValidationError
 
+from appliance.bot.account_feed import AccountFeed, streams_account
 from appliance.bot.feed import MarketFeed, streams_market
 from appliance.bot.worker import OperatorRefused, SymbolWorker
 from appliance.datadir import DataDir
@@ -160,20 +162,24 @@ class BotRuntime:
             self._workers.append(worker)
 
     async def _quote(self, worker: SymbolWorker) -> None:
-        """Run one worker, its market fed by streams where the exchange has them."""
+        """Run one worker, its market and account fed by streams where the exchange has them."""
         client = self._clients[worker.pair.exchange]
-        if not streams_market(client):
-            await self._cycle(worker)
-            return
-        worker.streamed = True
-        feed = asyncio.create_task(
-            MarketFeed(client, worker.symbol, worker.on_book, worker.on_trades).run())
+        feeds: list[Coroutine[Any, Any, None]] = []
+        if streams_market(client):
+            worker.streamed = True
+            feeds.append(MarketFeed(client, worker.symbol, worker.on_book, worker.on_trades).run())
+        if streams_account(client):
+            worker.account = AccountFeed(client, worker.symbol)
+            feeds.append(worker.account.run())
+        tasks = [asyncio.create_task(feed) for feed in feeds]
         try:
             await self._cycle(worker)
         finally:
-            feed.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await feed
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _cycle(self, worker: SymbolWorker) -> None:
         """Run one worker's cycles; an error other than the network's pauses its symbol only."""

@@ -1,10 +1,11 @@
 """One worker per symbol: a single asyncio task that owns that symbol's state (seed 004).
 
 Each cycle: settle any order whose answer was lost (re-queried by its client order id before
-anything more is sent), settle orders and fills with the exchange, read the book into the
-market monitor unless a feed streams it in, let the risk guard see the market, ask the
-strategy for quotes, and send only the cancels and creates needed — each create past
-integrity and risk checks first.
+anything more is sent), take the orders and fills the account stream delivered — or settle
+them with the exchange over REST where there is no stream, the stream broke since the last
+settlement, or a settlement is due — read the book into the market monitor unless a feed
+streams it in, let the risk guard see the market, ask the strategy for quotes, and send only
+the cancels and creates needed, each create past integrity and risk checks first.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import ccxt.async_support as ccxt_async
 
+from appliance.bot.account_feed import AccountFeed
 from appliance.compliance.integrity import CancelCause, MarketIntegrity
 from appliance.compliance.rules import ComplianceRules
 from appliance.compliance.self_trade import RestingOrder
@@ -49,8 +51,10 @@ REFUSAL_COOLDOWN_S = 10.0
 STALE_AFTER_S = 10.0
 """A book not refreshed for this long is stale: the guard pauses the symbol."""
 BOOK_DEPTH = 20
-BALANCE_EVERY_S = 10.0
+BALANCE_EVERY_S = 30.0
 """How often the account's balances are read for the strategy's holdings."""
+SETTLE_EVERY_S = 60.0
+"""How often orders and fills are settled over REST even while the account stream is up."""
 OPERATOR_ACTIONS = ("activate", "pause", "clear_halt")
 GONE = ("canceled", "expired", "rejected")
 """ccxt's statuses of an order that left the book without filling in full."""
@@ -108,6 +112,10 @@ class SymbolWorker:
         self._snapshots = 0
         self.streamed = False
         """Whether a market feed streams the book and trades in; else each cycle reads it."""
+        self.account: AccountFeed | None = None
+        """The account's user data stream, where the exchange has one; else REST is polled."""
+        self._settled_epoch = -1
+        self._settled_at = -SETTLE_EVERY_S
 
     def restore(self) -> None:
         """Rebuild inventory, strategy state, known orders and a standing halt from the log."""
@@ -136,9 +144,9 @@ class SymbolWorker:
         """Take one look at the market and bring the resting quotes in line with it."""
         now = time.time()
         await self.settle_in_doubt()
-        open_orders = await self._client.fetch_open_orders(self.symbol)
-        await self._sync_fills()
-        self._settle_vanished({o.get("clientOrderId") for o in open_orders})
+        if not self._account_trusted(now):
+            await self._settle_account(now)
+        await self._take_account_updates()
         if not self.streamed:
             await self._read_book()
         await self._on_trip(self.guard.observe_market(self.monitor.health(now, STALE_AFTER_S)))
@@ -154,6 +162,36 @@ class SymbolWorker:
         if self.guard.state is not SymbolState.ACTIVE:
             desired = []
         await self._apply(desired, now)
+
+    def _account_trusted(self, now: float) -> bool:
+        """Return whether the account stream alone keeps orders and fills up to date now."""
+        account = self.account
+        return (account is not None and account.live and self._settled_epoch == account.epoch
+                and now - self._settled_at < SETTLE_EVERY_S)
+
+    async def _settle_account(self, now: float) -> None:
+        """Settle open orders and fills over REST; from then on a live stream can be trusted."""
+        account = self.account
+        epoch, live = (account.epoch, account.live) if account is not None else (-1, False)
+        open_orders = await self._client.fetch_open_orders(self.symbol)
+        await self._sync_fills()
+        self._settle_vanished({o.get("clientOrderId") for o in open_orders})
+        if live:
+            self._settled_epoch, self._settled_at = epoch, now
+
+    async def _take_account_updates(self) -> None:
+        """Record the fills the account stream brought, then close orders that left the book."""
+        if self.account is None:
+            return
+        for trade in self.account.fills():
+            if int(trade["id"]) > self._last_trade:
+                await self._record_fill(trade)
+        streamed = self.account.orders()
+        for client_id, order in list(self._live.items()):
+            status = streamed.get(order.order_id or "", {}).get("status")
+            if status in GONE:
+                self._drop(client_id, EventKind.CANCEL, {"order_id": order.order_id,
+                                                         "reason": status})
 
     async def check_stale(self) -> None:
         """Let the guard see the market's age when the exchange could not be read."""
