@@ -35,6 +35,10 @@ class DataDir:
         """Return one bot's append-only event log."""
         return self.bot(bot) / "events.db"
 
+    def api_log(self, bot: str) -> Path:
+        """Return one bot's log of its exchange requests (rotated to `api.log.1`)."""
+        return self.bot(bot) / "api.log"
+
     @property
     def hsm(self) -> Path:
         """Return the signer's folder: token files, SoftHSM config, development PIN."""

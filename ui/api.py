@@ -13,8 +13,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from appliance.ipc import IpcError
 from appliance.store.database import StoreUnavailable
-from ui.const import SymbolAction
+from ui.const import API_LOG_LIMIT, API_LOG_MAX_LIMIT, SymbolAction
 from ui.panel import Panel
+from ui.snapshot import UnknownBot
 from ui.supervisor import UNREACHABLE
 
 ERROR_STATUS = {UNREACHABLE: 503, "unknown_bot": 404, "unknown_symbol": 404}
@@ -56,6 +57,14 @@ def symbol_action_of(text: str) -> SymbolAction | None:
         return None
 
 
+def limit_of(text: str | None) -> int | None:
+    """Return the number of requests `?limit=` asks for, the default without one, else None."""
+    if text is None:
+        return API_LOG_LIMIT
+    limit = int(text) if text.isdecimal() and text.isascii() else 0
+    return limit if 1 <= limit <= API_LOG_MAX_LIMIT else None
+
+
 async def symbol_of(request: Request) -> str | None:
     """Return the symbol a request's JSON body names, or None if the body is not that."""
     try:
@@ -85,6 +94,21 @@ def api_router(panel: Panel) -> APIRouter:
         except StoreUnavailable as exc:
             return error_response(503, "store_unavailable", str(exc))
         return JSONResponse(as_json({"asset": box.asset, "bots": {b.name: b for b in box.bots}}))
+
+    @router.get("/bots/{name}/api-log")
+    async def api_log(name: str, limit: str | None = None) -> JSONResponse:
+        """Return a bot's newest exchange requests, newest first, and the last minute's summary."""
+        count = limit_of(limit)
+        if count is None:
+            return error_response(422, "invalid_limit", f"limit must be a whole number from 1 to"
+                                  f" {API_LOG_MAX_LIMIT}, like ?limit={API_LOG_LIMIT}")
+        try:
+            view = panel.reader.requests(name, count)
+        except UnknownBot as exc:
+            return error_response(404, "unknown_bot", str(exc))
+        except StoreUnavailable as exc:
+            return error_response(503, "store_unavailable", str(exc))
+        return JSONResponse({"bot": name, **as_json(view)})
 
     @router.post("/bots/{name}/start")
     async def start_bot(name: str) -> JSONResponse:

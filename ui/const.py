@@ -16,11 +16,31 @@ REFRESH_SECONDS = 1.0
 RECENT_FILLS = 20
 """How many of a bot's newest fills the panel shows."""
 
+RECENT_REQUESTS = 20
+"""How many of a bot's newest exchange requests its card shows."""
+
+API_LOG_LIMIT = 50
+"""How many exchange requests `/api/bots/{bot}/api-log` returns unless `?limit=` says otherwise."""
+
+API_LOG_MAX_LIMIT = 500
+"""The most exchange requests one answer carries, and the fewest the panel keeps per bot."""
+
+API_LOG_WINDOW = 60.0
+"""The span, in seconds, of a bot's request summary: the exchange's used weight is per minute."""
+
 SUPERVISOR_TIMEOUT = 3.0
 """How long the panel waits for the supervisor to answer one control request."""
 
 STATE_UNKNOWN = "UNKNOWN"
 """A bot's state while the supervisor has not recorded its process yet."""
+
+
+class LogState(StrEnum):
+    """How far the panel got with one of a bot's logs (events.db, api.log)."""
+
+    READ = "read"
+    MISSING = "missing"  # the bot has not written it yet
+    UNREADABLE = "unreadable"
 
 
 class SymbolState(StrEnum):

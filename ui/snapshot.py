@@ -6,9 +6,9 @@ The dashboard and the REST API both render these: one reader, two views.
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 
 from appliance.datadir import DataDir
@@ -16,16 +16,13 @@ from appliance.ledger import OpenOrder, Position
 from appliance.store.appliance_db import Bot, Pair, ProcessStatus, bots, pairs, processes, settings
 from appliance.store.database import StoreUnavailable, open_reader
 from appliance.store.events import Event
-from ui.const import STATE_UNKNOWN
+from ui.api_log import ApiLogTail, ApiLogView
+from ui.const import RECENT_REQUESTS, STATE_UNKNOWN, LogState
 from ui.ledger_tail import LedgerTail, SymbolStatus
 
 
-class EventLogState(StrEnum):
-    """How far the panel got with a bot's event log."""
-
-    READ = "read"
-    MISSING = "missing"  # the bot has not written its events.db yet
-    UNREADABLE = "unreadable"
+class UnknownBot(LookupError):
+    """The box has no bot of that name."""
 
 
 @dataclass(frozen=True)
@@ -95,11 +92,12 @@ class BotSnapshot:
     restarts: int
     since: float | None
     pairs: tuple[PairView, ...]
-    events: EventLogState
+    events: LogState
     events_detail: str
     positions: tuple[PositionView, ...]
     open_orders: tuple[OrderView, ...]
     recent_fills: tuple[FillView, ...]
+    requests: ApiLogView
 
 
 @dataclass(frozen=True)
@@ -145,11 +143,12 @@ def read_config(path: Path) -> BoxConfig:
 
 
 class BoxReader:
-    """Read the box's configuration and follow every bot's event log."""
+    """Read the box's configuration and follow every bot's event log and API log."""
 
     def __init__(self, datadir: DataDir) -> None:
         self._datadir = datadir
         self._tails: dict[str, LedgerTail] = {}
+        self._api_tails: dict[str, ApiLogTail] = {}
 
     def health(self) -> BoxHealth:
         """Return the asset and the bots' states; raise StoreUnavailable if appliance.db fails."""
@@ -159,7 +158,15 @@ class BoxReader:
     def snapshot(self) -> BoxSnapshot:
         """Fold in new events and return the box as it stands now."""
         config = read_config(self._datadir.appliance_db)
-        return BoxSnapshot(config.asset, tuple(self._bot(config, bot) for bot in config.bots))
+        now = time.time()
+        return BoxSnapshot(config.asset, tuple(self._bot(config, bot, now) for bot in config.bots))
+
+    def requests(self, bot: str, limit: int) -> ApiLogView:
+        """Return a bot's newest exchange requests; raise UnknownBot or StoreUnavailable."""
+        config = read_config(self._datadir.appliance_db)
+        if bot not in {known.name for known in config.bots}:
+            raise UnknownBot(f"there is no bot named '{bot}'")
+        return self._api_tail(bot).read(limit, time.time())
 
     def _tail(self, bot: str) -> LedgerTail:
         """Return the tail that follows a bot's log, starting one on first use."""
@@ -167,7 +174,13 @@ class BoxReader:
             self._tails[bot] = LedgerTail(self._datadir.events_db(bot))
         return self._tails[bot]
 
-    def _bot(self, config: BoxConfig, bot: Bot) -> BotSnapshot:
+    def _api_tail(self, bot: str) -> ApiLogTail:
+        """Return the tail that follows a bot's API log, starting one on first use."""
+        if bot not in self._api_tails:
+            self._api_tails[bot] = ApiLogTail(self._datadir.api_log(bot))
+        return self._api_tails[bot]
+
+    def _bot(self, config: BoxConfig, bot: Bot, now: float) -> BotSnapshot:
         """Return one bot's snapshot."""
         tail = self._tail(bot.name)
         log_state, log_detail = follow(tail)
@@ -175,7 +188,7 @@ class BoxReader:
         bot_pairs = tuple(
             pair_view(p, tail.status(p.symbol)) for p in config.pairs if p.bot == bot.name
         )
-        read = log_state is EventLogState.READ
+        read = log_state is LogState.READ
         return BotSnapshot(
             name=bot.name,
             enabled=bot.enabled,
@@ -190,17 +203,18 @@ class BoxReader:
             positions=position_views(bot_pairs, tail) if read else (),
             open_orders=tuple(order_view(o) for o in tail.open_orders) if read else (),
             recent_fills=tuple(fill_view(f) for f in tail.recent_fills) if read else (),
+            requests=self._api_tail(bot.name).read(RECENT_REQUESTS, now),
         )
 
 
-def follow(tail: LedgerTail) -> tuple[EventLogState, str]:
+def follow(tail: LedgerTail) -> tuple[LogState, str]:
     """Catch a tail up and say how that went."""
     try:
         if not tail.catch_up():
-            return EventLogState.MISSING, "no events yet"
+            return LogState.MISSING, "no events yet"
     except StoreUnavailable as exc:
-        return EventLogState.UNREADABLE, str(exc)
-    return EventLogState.READ, ""
+        return LogState.UNREADABLE, str(exc)
+    return LogState.READ, ""
 
 
 def pair_view(pair: Pair, status: SymbolStatus) -> PairView:

@@ -37,8 +37,6 @@ log = logging.getLogger(__name__)
 
 CYCLE_SECONDS = 1.0
 """How often a worker settles its orders and brings its quotes in line with the market."""
-API_LOG = "api.log"
-"""Every REST request of the bot and its answer, in the bot's own folder."""
 ORDER_BURST = 10
 ORDERS_PER_SECOND = 5.0
 """The rate budget for order requests on one exchange account, well inside Binance's."""
@@ -140,7 +138,7 @@ class BotRuntime:
             client = self._clients.get(pair.exchange)
             if client is None:
                 client = connect(exchanges[pair.exchange], keys[pair.exchange], signer,
-                                 api_log=ApiLog(self.data.bot(self.name) / API_LOG))
+                                 api_log=ApiLog(self.data.api_log(self.name)))
                 self._clients[pair.exchange] = client
                 self._budgets[pair.exchange] = RateBudget(
                     ORDER_BURST, ORDERS_PER_SECOND, time.monotonic())

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 from nicegui.testing.user import User
 from nicegui.testing.user_simulation import user_simulation
-from panel_box import PANEL_MAIN, ControlServer, write_appliance_db, write_bot_1_events
+from panel_box import (
+    PANEL_MAIN,
+    ControlServer,
+    write_appliance_db,
+    write_bot_1_api_log,
+    write_bot_1_events,
+)
 
 from appliance.datadir import DataDir
 from appliance.ipc import serve_unix
@@ -17,10 +23,11 @@ from appliance.ipc import serve_unix
 
 @pytest.fixture
 def datadir(tmp_path: Path) -> DataDir:
-    """Return a box whose bot-1 has traded and whose bot-2 has written no events yet."""
+    """Return a box whose bot-1 has traded and whose bot-2 has written no events nor requests."""
     box = DataDir(tmp_path / "data")
     write_appliance_db(box)
     write_bot_1_events(box)
+    write_bot_1_api_log(box)
     return box
 
 

@@ -1,10 +1,15 @@
-"""A small box on disk for the panel's tests: appliance.db, two bots' events, a supervisor."""
+"""A small box on disk for the panel's tests: appliance.db, the bots' logs, a supervisor."""
 
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from nicegui import ui
+from nicegui.testing.user import User
 
 from appliance.datadir import DataDir
 from appliance.ipc import IpcError, Peer
@@ -93,6 +98,34 @@ def write_bot_2_events(datadir: DataDir) -> None:
     log.close()
 
 
+BOT_1_REQUESTS = (  # seconds before the box was written, method, path, status, weight, ms, error
+    (3600.0, "GET", "/api/v3/exchangeInfo", 200, 20, 32.5, None),
+    (3.0, "GET", "/api/v3/openOrders", 200, 66, 1.6, None),
+    (2.0, "POST", "/api/v3/order", 400, 67, 2.1, None),
+    (1.0, "DELETE", "/api/v3/order", None, None, 500.0, "RequestTimeout"),
+)
+"""bot-1's exchange requests: one an hour old, then in the last minute a rejected order and a
+cancel that timed out (two failures); the latest used weight is 67."""
+
+
+def request_line(ts: float, method: str = "GET", path: str = "/api/v3/depth",
+                 status: int | None = 200, weight: int | None = 2, ms: float | None = 1.5,
+                 error: str | None = None) -> bytes:
+    """Return one line of an API log as the bot writes it."""
+    record = {"ts": round(ts, 3), "method": method, "path": path, "status": status,
+              "weight": weight, "ms": ms, "error": error}
+    return json.dumps(record, separators=(",", ":")).encode() + b"\n"
+
+
+def write_bot_1_api_log(datadir: DataDir) -> None:
+    """Write bot-1's API log, its times counted back from now."""
+    now = time.time()
+    datadir.api_log("bot-1").write_bytes(b"".join(
+        request_line(now - ago, method, path, status, weight, ms, error)
+        for ago, method, path, status, weight, ms, error in BOT_1_REQUESTS
+    ))
+
+
 def risk_trip(datadir: DataDir, bot: str, trip: str, reason: str, state: str) -> int:
     """Record a risk trip that moved the bot's pair, as its risk guard does; return its seq."""
     log = EventLog(datadir.events_db(bot))
@@ -155,3 +188,10 @@ class ControlServer:
         log.append(EventKind.STATE, symbol, {"state": new.lower(), "reason": f"operator: {action}"})
         log.close()
         return {"bot": bot, "symbol": symbol, "state": new}
+
+
+def table_rows(user: User, marker: str) -> list[dict[str, str]]:
+    """Return the rows of the panel's table with this marker, as a visitor sees them."""
+    (table,) = user.find(kind=ui.table, marker=marker).elements
+    rows: list[dict[str, str]] = table.rows
+    return rows

@@ -5,17 +5,10 @@ from __future__ import annotations
 import pytest
 from nicegui import ui
 from nicegui.testing.user import User
-from panel_box import ControlServer, write_bot_2_events
+from panel_box import ControlServer, table_rows, write_bot_2_events
 
 from appliance.datadir import DataDir
 from appliance.store.database import open_writer
-
-
-def table_rows(user: User, marker: str) -> list[dict[str, str]]:
-    """Return the rows of the table with this marker."""
-    (table,) = user.find(kind=ui.table, marker=marker).elements
-    rows: list[dict[str, str]] = table.rows
-    return rows
 
 
 async def test_each_bot_has_a_card_with_its_state_and_ledger(

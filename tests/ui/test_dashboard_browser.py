@@ -28,7 +28,7 @@ CHROMIUM_FLAGS = [
     "--disable-dev-shm-usage",
 ]
 STARTUP_SECONDS = 30.0
-POSITIONS, OPEN_ORDERS, RECENT_FILLS = 0, 1, 2  # the order of a card's tables
+POSITIONS, OPEN_ORDERS, RECENT_FILLS, REQUESTS = 0, 1, 2, 3  # the order of a card's tables
 
 
 def free_port() -> int:
@@ -128,6 +128,11 @@ async def test_the_operator_sees_both_bots_activates_a_pair_and_stops_a_bot(
         await expect(cells(bot_2, RECENT_FILLS)).to_contain_text(
             ["MTS/BTC", "buy", "0.000024", "1,000", "0.00000002", "BTC"]
         )
+        await expect(bot_1.get_by_text("2 failed · used weight 67")).to_be_visible()
+        await expect(cells(bot_1, REQUESTS)).to_contain_text(
+            ["DELETE", "/api/v3/order", "—", "—", "500.0", "RequestTimeout"]
+        )
+        await expect(bot_2.get_by_text("no exchange requests yet")).to_be_visible()
         await asked_for_status(control)
         await expect(page.get_by_text("not answering")).to_have_count(0)
         await page.screenshot(path=tmp_path / "dashboard.png", full_page=True)

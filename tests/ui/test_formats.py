@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from ui.components.formats import clock, decimal_column
+from ui.components.formats import clock, counted, decimal_column
 
 
 def test_a_column_shares_one_count_of_decimals() -> None:
@@ -29,3 +29,9 @@ def test_tiny_numbers_are_written_without_exponents() -> None:
 
 def test_times_are_utc() -> None:
     assert clock(1_700_000_000.0) == "22:13:20"
+
+
+def test_a_count_takes_the_plural_unless_it_is_one() -> None:
+    assert [counted(n, "request") for n in (0, 1, 2, 1200)] == [
+        "0 requests", "1 request", "2 requests", "1,200 requests"
+    ]

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from nicegui import app
 from nicegui.testing.user import User
-from panel_box import ControlServer, risk_trip
+from panel_box import BOT_1_REQUESTS, ControlServer, risk_trip
 
 from appliance.datadir import DataDir
 
@@ -58,6 +58,61 @@ async def test_bots_carry_each_pairs_trading_state(user: User, datadir: DataDir)
     assert {key: mts_btc[key] for key in ("state", "reason", "since", "trip")} == {
         "state": "PAUSED", "reason": "", "since": None, "trip": None
     }
+
+
+async def test_the_api_log_lists_the_newest_requests_first_with_the_summary(user: User) -> None:
+    response = await user.http_client.get("/api/bots/bot-1/api-log")
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert (answer["bot"], answer["log"], answer["detail"]) == ("bot-1", "read", "")
+    assert [{key: entry[key] for key in ("method", "path", "status", "weight", "ms", "error")}
+            for entry in answer["entries"]] == [
+        {"method": method, "path": path, "status": status, "weight": weight, "ms": ms,
+         "error": error}
+        for _, method, path, status, weight, ms, error in reversed(BOT_1_REQUESTS)
+    ]
+    assert answer["entries"][0]["ts"] == answer["summary"]["last"]
+    assert {key: answer["summary"][key] for key in ("requests", "errors", "weight")} == {
+        "requests": 3, "errors": 2, "weight": 67
+    }
+
+
+async def test_the_api_log_limit_counts_from_the_newest(user: User) -> None:
+    response = await user.http_client.get("/api/bots/bot-1/api-log", params={"limit": 2})
+
+    assert response.status_code == 200
+    assert [entry["method"] for entry in response.json()["entries"]] == ["DELETE", "POST"]
+    assert response.json()["summary"]["requests"] == 3
+
+
+@pytest.mark.parametrize("limit", ["0", "501", "-1", "2.5", "ten", "", "\uff11\uff10"])
+async def test_a_bad_api_log_limit_says_what_to_send(user: User, limit: str) -> None:
+    response = await user.http_client.get("/api/bots/bot-1/api-log", params={"limit": limit})
+
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_limit")
+    assert "from 1 to 500, like ?limit=50" in response.json()["error"]["message"]
+
+
+async def test_a_bot_without_requests_has_an_empty_api_log(user: User) -> None:
+    response = await user.http_client.get("/api/bots/bot-2/api-log")
+
+    assert response.status_code == 200
+    assert {key: response.json()[key] for key in ("log", "detail", "entries")} == {
+        "log": "missing", "detail": "no exchange requests yet", "entries": []
+    }
+    assert response.json()["summary"] == {"requests": 0, "errors": 0, "weight": None,
+                                           "last": None}
+
+
+@pytest.mark.parametrize(("bot", "named"), [
+    ("bot-9", "bot-9"), ("%2E%2E", ".."), ("bot-1..", "bot-1.."),
+])
+async def test_the_api_log_of_an_unknown_bot_is_a_404(user: User, bot: str, named: str) -> None:
+    response = await user.http_client.get(f"/api/bots/{bot}/api-log")
+
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "unknown_bot")
+    assert response.json()["error"]["message"] == f"there is no bot named '{named}'"
 
 
 async def symbol_action(user: User, bot: str, action: str, body: Any) -> httpx.Response:
@@ -175,18 +230,21 @@ async def test_an_unreadable_appliance_db_is_a_503_with_the_reason(
 
     health = await user.http_client.get("/api/health")
     bots = await user.http_client.get("/api/bots")
+    api_log = await user.http_client.get("/api/bots/bot-1/api-log")
 
     assert health.status_code == 503
     assert health.json()["status"] == "unavailable"
     assert "appliance.db" in health.json()["reason"]
     assert bots.status_code == 503
+    assert (api_log.status_code, api_log.json()["error"]["code"]) == (503, "store_unavailable")
 
 
 async def test_an_address_outside_the_allowlist_gets_403(user: User) -> None:
     transport = httpx.ASGITransport(app, client=("192.0.2.7", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://panel") as outsider:
         api = await outsider.get("/api/health")
+        api_log = await outsider.get("/api/bots/bot-1/api-log")
         page = await outsider.get("/")
 
-    assert (api.status_code, page.status_code) == (403, 403)
+    assert (api.status_code, api_log.status_code, page.status_code) == (403, 403, 403)
     assert "192.0.2.7" in api.json()["error"]["message"]

@@ -11,7 +11,8 @@ from appliance.datadir import DataDir
 from appliance.ledger import open_orders_from_events, positions_from_events
 from appliance.store.database import StoreUnavailable
 from appliance.store.events import EventKind, EventLog, open_events, read_events
-from ui.snapshot import BotSnapshot, BoxReader, EventLogState, OrderView, PairView, PositionView
+from ui.const import LogState
+from ui.snapshot import BotSnapshot, BoxReader, OrderView, PairView, PositionView
 
 
 def bot(reader: BoxReader, name: str) -> BotSnapshot:
@@ -145,7 +146,7 @@ def test_a_halt_recorded_after_the_start_shows(datadir: DataDir) -> None:
 def test_bot_without_an_event_log_shows_no_events_yet(datadir: DataDir) -> None:
     bot_2 = bot(BoxReader(datadir), "bot-2")
 
-    assert (bot_2.events, bot_2.events_detail) == (EventLogState.MISSING, "no events yet")
+    assert (bot_2.events, bot_2.events_detail) == (LogState.MISSING, "no events yet")
     assert (bot_2.positions, bot_2.open_orders, bot_2.recent_fills) == ((), (), ())
     assert (bot_2.state, bot_2.enabled, bot_2.detail) == (
         "STOPPED", False, "stopped by the operator"
@@ -159,7 +160,7 @@ def test_a_log_written_later_is_picked_up(datadir: DataDir) -> None:
 
     bot_2 = bot(reader, "bot-2")
 
-    assert bot_2.events is EventLogState.READ
+    assert bot_2.events is LogState.READ
     assert bot_2.positions == (PositionView(
         symbol="MTS/BTC", base=D("1000"), average_cost=D("0.000024"), mark=D("0.000025"),
         realized=D("0"), unrealized=D("0.001"), fees=D("0.000000024"), volume=D("0.024"), fills=1,
@@ -236,9 +237,9 @@ def test_an_unreadable_event_log_is_reported_on_its_bot_only(datadir: DataDir) -
 
     bots = {b.name: b for b in BoxReader(datadir).snapshot().bots}
 
-    assert bots["bot-2"].events is EventLogState.UNREADABLE
+    assert bots["bot-2"].events is LogState.UNREADABLE
     assert str(datadir.events_db("bot-2")) in bots["bot-2"].events_detail
-    assert bots["bot-1"].events is EventLogState.READ
+    assert bots["bot-1"].events is LogState.READ
 
 
 def test_an_unreadable_appliance_db_raises_store_unavailable(datadir: DataDir) -> None:

@@ -1,4 +1,4 @@
-"""One bot's card: its state, pairs, positions, open orders and newest fills, with the controls."""
+"""One bot's card: its state, pairs, positions, orders, fills and exchange requests; controls."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from typing import Any
 from nicegui import ui
 
 from appliance.ipc import IpcError
-from ui.components.formats import clock
+from ui.components.formats import clock, counted
 from ui.components.keyed_column import KeyedColumn
 from ui.components.number_table import Column, NumberTable
 from ui.components.pair_line import PairLine
-from ui.snapshot import BotSnapshot, EventLogState, FillView
+from ui.components.request_log import RequestLog
+from ui.const import LogState
+from ui.snapshot import BotSnapshot, FillView
 from ui.supervisor import Supervisor
 
 RUNNING = "RUNNING"
@@ -48,15 +50,10 @@ def process_text(bot: BotSnapshot) -> str:
     """Return what the supervisor last recorded of the bot's process."""
     if bot.pid is None and bot.since is None:
         return "the supervisor has not reported this bot yet"
-    parts = [f"pid {bot.pid}" if bot.pid else "no process", restarts_text(bot.restarts)]
+    parts = [f"pid {bot.pid}" if bot.pid else "no process", counted(bot.restarts, "restart")]
     if bot.since is not None:
         parts.append(f"since {clock(bot.since)} UTC")
     return " · ".join(parts + ([bot.detail] if bot.detail else []))
-
-
-def restarts_text(restarts: int) -> str:
-    """Return how often the supervisor restarted the bot."""
-    return f"{restarts} restart{'' if restarts == 1 else 's'}"
 
 
 def fill_record(fill: FillView) -> dict[str, Any]:
@@ -86,6 +83,7 @@ class BotCard(ui.card):
                 with ui.element("div").classes("w-full grid grid-cols-1 lg:grid-cols-2 gap-4"):
                     self._orders = self._section("Open orders", ORDER_COLUMNS, "no open orders")
                     self._fills = self._section("Recent fills", FILL_COLUMNS, "no fills yet")
+            self._requests = RequestLog(name)
 
     def _header(self) -> None:
         """Lay out the name, state, enabled flag and the start and stop buttons."""
@@ -132,6 +130,7 @@ class BotCard(ui.card):
         self._process.set_text(process_text(bot))
         self._show_pairs(bot)
         self._show_ledger(bot)
+        self._requests.show(bot.requests)
 
     def _show_pairs(self, bot: BotSnapshot) -> None:
         """Show each pair's line; its buttons work only while the bot runs."""
@@ -145,7 +144,7 @@ class BotCard(ui.card):
 
     def _show_ledger(self, bot: BotSnapshot) -> None:
         """Show the positions, orders and fills, or why there are none."""
-        read = bot.events is EventLogState.READ
+        read = bot.events is LogState.READ
         self._log_note.set_text(bot.events_detail)
         self._log_note.set_visibility(not read)
         self._ledger.set_visibility(read)

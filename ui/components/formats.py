@@ -26,3 +26,8 @@ def decimal_column(values: Sequence[Decimal | int | None], max_places: int) -> l
 def clock(ts: float) -> str:
     """Return a Unix time as the UTC time of day."""
     return time.strftime("%H:%M:%S", time.gmtime(ts))
+
+
+def counted(count: int, noun: str) -> str:
+    """Return a count with its noun, plural unless the count is one."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
