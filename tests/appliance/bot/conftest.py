@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import urllib.request
@@ -13,8 +14,11 @@ import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 import pytest
 
+from appliance.bot.account_feed import AccountFeed
+from appliance.bot.feed import MarketFeed
 from appliance.bot.worker import SymbolWorker
 from appliance.exchanges.venue import point_at_simulator
+from appliance.ledger import open_orders_from_events
 from appliance.market.rules import MarketRules
 from appliance.orders.budget import RateBudget
 from appliance.orders.live import ClientIds
@@ -118,3 +122,36 @@ def post(url: str, body: dict[str, Any]) -> Any:
                                      {"Content-Type": "application/json"})
     with DIRECT.open(request, timeout=5) as response:
         return json.load(response)
+
+
+@contextlib.asynccontextmanager
+async def streamed(worker: SymbolWorker, client: Any) -> AsyncIterator[AccountFeed]:
+    """Stream the worker's market and account in while the block runs, as its bot does."""
+    worker.streamed = True
+    worker.account = AccountFeed(client, worker.symbol)
+    feeds = [MarketFeed(client, worker.symbol, worker.on_book, worker.on_trades).run(),
+             worker.account.run()]
+    tasks = [asyncio.create_task(feed) for feed in feeds]
+    try:
+        yield worker.account
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def assert_books_equal_the_exchanges(
+    client: Any, log: EventLog, simulator: RunningSimulator
+) -> None:
+    """Fail unless the log's open orders and fills are the exchange's, each order sent once."""
+    sent = [e.data["client_id"] for e in log.events(kinds=(EventKind.ORDER,))]
+    assert len(sent) == len(set(sent))
+    on_exchange = [o["clientOrderId"] for o in await client.fetch_orders(PAIR.symbol, limit=1000)]
+    assert len(on_exchange) == len(set(on_exchange)), "an order was sent twice"
+    assert ({o.client_id for o in open_orders_from_events(log.events())}
+            == {o["clientOrderId"] for o in resting(simulator)})
+    trades = await client.fetch_my_trades(PAIR.symbol, limit=1000)
+    assert ({str(f.data["trade_id"]) for f in log.events(kinds=(EventKind.FILL,))}
+            == {str(t["id"]) for t in trades})

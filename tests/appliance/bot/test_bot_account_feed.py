@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -14,13 +13,18 @@ import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 import pytest
 
-from appliance.bot.account_feed import AccountFeed, streams_account
-from appliance.bot.feed import MarketFeed
+from appliance.bot.account_feed import streams_account
 from appliance.bot.worker import SymbolWorker
 from appliance.exchanges.api_log import ApiLog, ApiLogMixin
-from appliance.ledger import open_orders_from_events
 from appliance.store.events import EventKind, EventLog
-from tests.appliance.bot.conftest import BALANCES, PAIR, active, clients_of, post, resting
+from tests.appliance.bot.conftest import (
+    BALANCES,
+    active,
+    assert_books_equal_the_exchanges,
+    clients_of,
+    post,
+    streamed,
+)
 from tests.conftest import RunningSimulator
 
 POLLED = ("/api/v3/openOrders", "/api/v3/myTrades")
@@ -40,24 +44,6 @@ async def logged(simulator: RunningSimulator, tmp_path: Path) -> AsyncIterator[A
         yield client
 
 
-@contextlib.asynccontextmanager
-async def streamed(worker: SymbolWorker, client: Any) -> AsyncIterator[AccountFeed]:
-    """Stream the worker's market and account in while the block runs, as its bot does."""
-    worker.streamed = True
-    worker.account = AccountFeed(client, worker.symbol)
-    feeds = [MarketFeed(client, worker.symbol, worker.on_book, worker.on_trades).run(),
-             worker.account.run()]
-    tasks = [asyncio.create_task(feed) for feed in feeds]
-    try:
-        yield worker.account
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-
 async def cycles(worker: SymbolWorker, count: int, fills: int, log: EventLog) -> None:
     """Cycle the worker at least `count` times and until it has `fills` fills."""
     for done in range(600):
@@ -74,21 +60,6 @@ async def cycles(worker: SymbolWorker, count: int, fills: int, log: EventLog) ->
 def requests(api_log: Path) -> Counter[str]:
     """Return how many requests of each path the API log holds."""
     return Counter(json.loads(line)["path"] for line in api_log.read_text().splitlines())
-
-
-async def assert_books_equal_the_exchanges(
-    client: Any, log: EventLog, simulator: RunningSimulator
-) -> None:
-    """Fail unless the log's open orders and fills are the exchange's, each order sent once."""
-    sent = [e.data["client_id"] for e in log.events(kinds=(EventKind.ORDER,))]
-    assert len(sent) == len(set(sent))
-    on_exchange = [o["clientOrderId"] for o in await client.fetch_orders(PAIR.symbol, limit=1000)]
-    assert len(on_exchange) == len(set(on_exchange)), "an order was sent twice"
-    assert ({o.client_id for o in open_orders_from_events(log.events())}
-            == {o["clientOrderId"] for o in resting(simulator)})
-    trades = await client.fetch_my_trades(PAIR.symbol, limit=1000)
-    assert ({str(f.data["trade_id"]) for f in log.events(kinds=(EventKind.FILL,))}
-            == {str(t["id"]) for t in trades})
 
 
 def test_only_a_client_with_user_data_streams_streams_the_account(logged: Any) -> None:

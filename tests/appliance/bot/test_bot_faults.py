@@ -15,9 +15,15 @@ from typing import Any
 
 import ccxt.async_support as ccxt_async
 
-from appliance.ledger import open_orders_from_events
+from appliance.bot.worker import SymbolWorker
 from appliance.store.events import EventKind, EventLog
-from tests.appliance.bot.conftest import BALANCES, PAIR, active, post, resting
+from tests.appliance.bot.conftest import (
+    BALANCES,
+    active,
+    assert_books_equal_the_exchanges,
+    post,
+    streamed,
+)
 from tests.conftest import RunningSimulator
 
 SOAK_SECONDS = float(os.environ.get("MMBOX_SOAK_SECONDS", "30"))
@@ -38,13 +44,11 @@ def balances_from_fills(log: EventLog) -> dict[str, Decimal]:
     return held
 
 
-async def test_faults_leave_the_workers_books_equal_to_the_exchanges(
-    client: Any, tmp_path: Path, simulator: RunningSimulator
-) -> None:
-    log = EventLog(tmp_path / "events.db")
-    worker = await active(client, log)
+async def soak(worker: SymbolWorker, client: Any, simulator: RunningSimulator,
+               faults: dict[str, float]) -> Counter[str]:
+    """Cycle the worker through `faults` for the soak's time; return the errors it met."""
     client.timeout = CLIENT_TIMEOUT_MS
-    post(f"{simulator.url}/sim/faults", FAULTS)
+    post(f"{simulator.url}/sim/faults", faults)
     errors: Counter[str] = Counter()
     deadline = time.monotonic() + SOAK_SECONDS
     while time.monotonic() < deadline:
@@ -56,19 +60,38 @@ async def test_faults_leave_the_workers_books_equal_to_the_exchanges(
         await asyncio.sleep(0.5)
     post(f"{simulator.url}/sim/faults", {})
     post(f"{simulator.url}/sim/market", {"running": False})
-    await worker.cycle()
+    for _ in range(3):
+        await worker.cycle()
+        await asyncio.sleep(0.2)
+    return errors
 
-    assert errors, "no fault was met"
-    assert "DDoSProtection" not in errors, "the exchange banned the box (418)"
-    sent = [e.data["client_id"] for e in log.events(kinds=(EventKind.ORDER,))]
-    assert len(sent) == len(set(sent))
-    on_exchange = [o["clientOrderId"] for o in await client.fetch_orders(PAIR.symbol, limit=1000)]
-    assert len(on_exchange) == len(set(on_exchange)), "an order was sent twice"
-    assert set(on_exchange) <= set(sent)
-    assert ({o.client_id for o in open_orders_from_events(log.events())}
-            == {o["clientOrderId"] for o in resting(simulator)})
-    trades = await client.fetch_my_trades(PAIR.symbol, limit=1000)
-    assert ({str(f.data["trade_id"]) for f in log.events(kinds=(EventKind.FILL,))}
-            == {str(t["id"]) for t in trades})
+
+async def assert_accounts_equal(client: Any, log: EventLog, simulator: RunningSimulator) -> None:
+    """Fail unless the log's orders, fills and balances are the exchange's."""
+    await assert_books_equal_the_exchanges(client, log, simulator)
     total = (await client.fetch_balance())["total"]
     assert balances_from_fills(log) == {a: Decimal(str(total[a])) for a in BALANCES}
+
+
+async def test_rest_faults_leave_a_polling_workers_books_equal_to_the_exchanges(
+    client: Any, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    log = EventLog(tmp_path / "events.db")
+    worker = await active(client, log)
+    errors = await soak(worker, client, simulator, FAULTS)
+    assert errors, "no fault was met"
+    assert "DDoSProtection" not in errors, "the exchange banned the box (418)"
+    await assert_accounts_equal(client, log, simulator)
+
+
+async def test_rest_and_websocket_faults_leave_a_streaming_workers_books_equal_to_the_exchanges(
+    pro_client: Any, tmp_path: Path, simulator: RunningSimulator
+) -> None:
+    log = EventLog(tmp_path / "events.db")
+    worker = await active(pro_client, log)
+    async with streamed(worker, pro_client) as account:
+        errors = await soak(worker, pro_client, simulator, {**FAULTS, "ws_drop_rate": 0.1})
+    assert errors, "no REST fault was met"
+    assert account.epoch, "the account stream never dropped"
+    assert "DDoSProtection" not in errors, "the exchange banned the box (418)"
+    await assert_accounts_equal(pro_client, log, simulator)
