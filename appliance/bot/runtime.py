@@ -42,6 +42,11 @@ ORDERS_PER_SECOND = 5.0
 """The rate budget for order requests on one exchange account, well inside Binance's."""
 
 
+SIGN_TIMEOUT_S = 0.5
+"""Signing blocks the bot's event loop (ccxt's sign() is synchronous); a signature takes
+about 0.3 ms, so a signer silent this long is in trouble and the request is tried later."""
+
+
 class BotConfigError(Exception):
     """The bot's configuration cannot be traded; the message says what to fix."""
 
@@ -129,7 +134,7 @@ class BotRuntime:
         except ValidationError as exc:
             raise BotConfigError(f"{self.name}'s risk limits are not valid; set them in the "
                                  f"panel: {exc}") from None
-        signer = SignerClient(self.data.signer_sock)
+        signer = SignerClient(self.data.signer_sock, SIGN_TIMEOUT_S)
         sent = len(self._events.events(kinds=(EventKind.ORDER,)))
         ids = ClientIds(self.name, sent)
         for pair in pairs:

@@ -13,9 +13,15 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import ccxt
+
+from hsm.client import SignerError
+
 ED25519_MARK = "PRIVATE KEY:"
 """Put before an Ed25519 key's label in ccxt's secret: ccxt then asks for `eddsa`."""
 ED25519 = "ed25519"
+PASSING_TROUBLE = ("unreachable", "rate_limited")
+"""Signer errors that pass: the request was not sent and can be tried again."""
 
 
 class Signer(Protocol):
@@ -32,6 +38,20 @@ class Signer(Protocol):
 
 class UnsupportedSigning(Exception):
     """The exchange asked for a signature the token cannot make."""
+
+
+class SignerUnavailable(ccxt.NetworkError):  # type: ignore[misc]
+    """The signer did not sign in time; the request was not sent and can be tried again."""
+
+
+def _signed(sign: Callable[[str, bytes], bytes], label: str, message: bytes) -> bytes:
+    """Return `sign(label, message)`; a signer that does not answer is network trouble."""
+    try:
+        return sign(label, message)
+    except SignerError as exc:
+        if exc.code in PASSING_TROUBLE:
+            raise SignerUnavailable(f"request not sent: {exc.message}") from None
+        raise
 
 
 def ccxt_secret(label: str, kind: str) -> str:
@@ -63,7 +83,7 @@ class SignerMixin:
                 f"the exchange wants HMAC with {getattr(algorithm, '__name__', algorithm)}; "
                 "the box signs HMAC-SHA256 only — use an exchange that accepts it"
             )
-        mac = self.signer.sign_hmac(key_label(secret), request)
+        mac = _signed(self.signer.sign_hmac, key_label(secret), request)
         if digest == "hex":
             return mac.hex()
         if digest == "base64":
@@ -79,7 +99,7 @@ class SignerMixin:
                 f"the exchange wants an EdDSA signature on {curve}; the box signs Ed25519 "
                 "only — register an Ed25519 or HMAC key with the exchange"
             )
-        signature = self.signer.sign_eddsa(key_label(secret), request)
+        signature = _signed(self.signer.sign_eddsa, key_label(secret), request)
         if url_encode:
             return base64.urlsafe_b64encode(signature).decode().rstrip("=")
         return base64.b64encode(signature).decode()

@@ -6,6 +6,8 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import socket
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -15,8 +17,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from appliance.exchanges.signing import SignerMixin, UnsupportedSigning, ccxt_secret
+from appliance.exchanges.signing import (
+    SignerMixin,
+    SignerUnavailable,
+    UnsupportedSigning,
+    ccxt_secret,
+)
 from appliance.exchanges.venue import point_at_simulator
+from hsm.client import SignerClient, SignerError
 from tests.appliance.bot.conftest import post
 from tests.conftest import RunningSimulator
 
@@ -125,3 +133,41 @@ async def test_the_simulator_accepts_ed25519_requests_and_stream_subscriptions(
         assert (await exchange.fetch_balance())["MTS"]["total"] == 100
     finally:
         await exchange.close()
+
+
+def test_a_signer_that_cannot_be_reached_is_network_trouble_not_a_failure(
+    tmp_path: Path,
+) -> None:
+    exchange = SignedBinance({"apiKey": "k", "secret": "bot-1.sim.hmac"})
+    exchange.signer = SignerClient(tmp_path / "signer.sock", timeout=0.2)
+    with pytest.raises(SignerUnavailable, match="request not sent") as raised:
+        exchange.sign("account", ["private"], "GET", {"timestamp": 1})
+    assert isinstance(raised.value, ccxt.NetworkError)
+
+
+def test_a_signer_that_does_not_answer_in_time_is_network_trouble(tmp_path: Path) -> None:
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.bind(str(tmp_path / "signer.sock"))
+    silent.listen()
+    exchange = SignedBinance({"apiKey": "k", "secret": "bot-1.sim.hmac"})
+    exchange.signer = SignerClient(tmp_path / "signer.sock", timeout=0.2)
+    with pytest.raises(SignerUnavailable):
+        exchange.sign("account", ["private"], "GET", {"timestamp": 1})
+    silent.close()
+
+
+def test_a_signer_refusal_is_not_passing_trouble(tmp_path: Path) -> None:
+    exchange = SignedBinance({"apiKey": "k", "secret": "bot-1.sim.hmac"})
+    exchange.signer = RefusingSigner()
+    with pytest.raises(SignerError, match="forbidden"):
+        exchange.sign("account", ["private"], "GET", {"timestamp": 1})
+
+
+class RefusingSigner:
+    """A signer that refuses the label, as the agent does for a key the caller may not use."""
+
+    def sign_hmac(self, label: str, message: bytes) -> bytes:
+        raise SignerError("forbidden", f"key '{label}' is not yours")
+
+    def sign_eddsa(self, label: str, message: bytes) -> bytes:
+        raise SignerError("forbidden", f"key '{label}' is not yours")
