@@ -14,6 +14,7 @@ import ccxt.pro as ccxt_pro
 from appliance.exchanges.api_log import ApiLog, ApiLogMixin
 from appliance.exchanges.signing import Signer, SignerMixin, ccxt_secret
 from appliance.exchanges.venue import point_at_simulator
+from appliance.exchanges.weight import WeightMixin
 from appliance.store.appliance_db import Exchange, ExchangeKey
 
 
@@ -27,7 +28,9 @@ def connect(
 ) -> Any:
     """Return a ccxt async client for `exchange` whose secret is the token key's label.
 
-    With `streams`, the client is ccxt.pro's where ccxt.pro has the exchange.
+    With `streams`, the client is ccxt.pro's where ccxt.pro has the exchange. Its REST
+    requests keep within the exchange's request-weight limits (see `weight`), which needs
+    ccxt's rate limiting on.
     """
     base = getattr(ccxt_pro, exchange.ccxt_id, None) if streams else None
     if not isinstance(base, type):
@@ -37,7 +40,7 @@ def connect(
             f"exchange '{exchange.name}' names ccxt id '{exchange.ccxt_id}', which ccxt does not "
             "know; fix the exchange's ccxt id in the panel"
         )
-    signed = type(f"Signed{base.__name__}", (SignerMixin, ApiLogMixin, base), {})
+    signed = type(f"Signed{base.__name__}", (SignerMixin, WeightMixin, ApiLogMixin, base), {})
     client = signed({"apiKey": key.api_key, "secret": ccxt_secret(key.label, key.kind),
                      "enableRateLimit": True})
     client.signer = signer

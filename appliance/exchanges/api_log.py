@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from appliance.exchanges.weight import used_weights
+
 MAX_BYTES = 5 * 1024 * 1024
 """A log this large is rotated to `api.log.1` (one older file is kept)."""
-WEIGHT_HEADER = "x-mbx-used-weight-1m"
 
 _started: ContextVar[float] = ContextVar("api_request_started", default=0.0)
 _answered: ContextVar[bool] = ContextVar("api_request_answered", default=False)
@@ -30,12 +31,12 @@ class ApiLog:
         self.path = path
         self.max_bytes = max_bytes
 
-    def record(self, method: str, url: str, status: int | None, weight: str | None,
+    def record(self, method: str, url: str, status: int | None, weight: int | None,
                error: str | None = None) -> None:
         """Append one request; the URL's query string never reaches the log."""
         line = json.dumps({
             "ts": round(time.time(), 3), "method": method, "path": urlsplit(url).path,
-            "status": status, "weight": int(weight) if weight and weight.isdigit() else None,
+            "status": status, "weight": weight,
             "ms": round((time.perf_counter() - _started.get()) * 1000, 1), "error": error,
         }, separators=(",", ":"))
         if self.path.exists() and self.path.stat().st_size > self.max_bytes:
@@ -68,8 +69,8 @@ class ApiLogMixin:
         """Record the answer's status and the weight the exchange says is used."""
         _answered.set(True)
         if self.api_log is not None:
-            weight = {k.lower(): v for k, v in (response_headers or {}).items()}.get(
-                WEIGHT_HEADER)
+            used = used_weights(dict(response_headers or {}))
+            weight = used[max(used)] if used else None  # the longest window's, as Binance's 1M
             self.api_log.record(method, url, int(code) if code else None, weight)
         return super().on_rest_response(  # type: ignore[misc]
             code, reason, url, method, response_headers, *rest)

@@ -1,18 +1,20 @@
-"""Binance's rate limits: request weight per IP and minute, new orders per account.
+"""Binance's rate limits: request weight per IP and interval, new orders per account.
 
-Past the weight limit an IP gets 429 with `Retry-After`; an IP that keeps sending after
-`bans_after` refusals in one minute is banned (418) for `ban_s`, doubled for each repeat
-offence up to three days, as Binance does.
+Request weight is counted in windows of `request_weight_interval` (a minute, as Binance
+does, unless set shorter) aligned to the clock. Past the weight limit an IP gets 429 with
+`Retry-After`; an IP that keeps sending after `bans_after` refusals in one window is banned
+(418) for `ban_s`, doubled for each repeat offence up to three days, as Binance does.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from appliance.exchanges.simulator import errors
 
@@ -20,6 +22,9 @@ MINUTE_MS = 60_000
 TEN_SECONDS_MS = 10_000
 DAY_MS = 86_400_000
 MAX_BAN_S = 3 * 86_400
+INTERVAL_UNITS = {"S": ("SECOND", 1000), "M": ("MINUTE", MINUTE_MS)}
+"""The units a request-weight interval may count: Binance's letter, name, and length in ms."""
+INTERVAL = re.compile(r"([1-9][0-9]*)([SM])")
 
 
 class RateLimits(BaseModel):
@@ -28,18 +33,49 @@ class RateLimits(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     request_weight_per_minute: int = Field(default=6000, ge=1)
+    """The weight an IP may use per `request_weight_interval` (a minute unless set shorter)."""
+    request_weight_interval: str = "1M"
+    """The window request weight is counted in, as Binance spells it: `1M`, `10S`."""
     orders_per_10s: int = Field(default=100, ge=1)
     orders_per_day: int = Field(default=200_000, ge=1)
     bans_after: int = Field(default=5, ge=0)
     ban_s: int = Field(default=120, ge=1, le=MAX_BAN_S)
 
+    @field_validator("request_weight_interval")
+    @classmethod
+    def _binance_interval(cls, interval: str) -> str:
+        """Accept only a count of seconds or minutes spelled as Binance does."""
+        if INTERVAL.fullmatch(interval) is None:
+            raise ValueError(
+                f"'{interval}' is not an interval such as 10S or 1M (a count, then S or M)"
+            )
+        return interval
+
+    @property
+    def weight_window_ms(self) -> int:
+        """Return the length of one request-weight window."""
+        count, _, unit_ms = self._weight_interval()
+        return count * unit_ms
+
+    @property
+    def weight_interval_words(self) -> str:
+        """Return the window as Binance's messages say it: `1 MINUTE`, `10 SECOND`."""
+        count, unit, _ = self._weight_interval()
+        return f"{count} {unit}"
+
     def exchange_info(self) -> list[dict[str, Any]]:
         """Return the limits as `/api/v3/exchangeInfo` lists them."""
+        count, unit, _ = self._weight_interval()
         return [
-            _limit("REQUEST_WEIGHT", "MINUTE", 1, self.request_weight_per_minute),
+            _limit("REQUEST_WEIGHT", unit, count, self.request_weight_per_minute),
             _limit("ORDERS", "SECOND", 10, self.orders_per_10s),
             _limit("ORDERS", "DAY", 1, self.orders_per_day),
         ]
+
+    def _weight_interval(self) -> tuple[int, str, int]:
+        """Return the request-weight interval's count, its unit's name and length in ms."""
+        unit, unit_ms = INTERVAL_UNITS[self.request_weight_interval[-1]]
+        return int(self.request_weight_interval[:-1]), unit, unit_ms
 
 
 def _limit(kind: str, interval: str, count: int, limit: int) -> dict[str, Any]:
@@ -49,7 +85,7 @@ def _limit(kind: str, interval: str, count: int, limit: int) -> dict[str, Any]:
 
 @dataclass
 class Admission:
-    """What the weight limiter decided: the weight used this minute, and a refusal if any."""
+    """What the weight limiter decided: the weight used this window, and a refusal if any."""
 
     used_weight: int
     refusal: errors.BinanceError | None = None
@@ -58,9 +94,9 @@ class Admission:
 
 @dataclass
 class _IpUse:
-    """One IP's use of the current minute, its refusals, and its ban."""
+    """One IP's use of the current window, its refusals, and its ban."""
 
-    minute: int = -1
+    window: int = -1
     used: int = 0
     refused: int = 0
     offences: int = 0
@@ -68,7 +104,7 @@ class _IpUse:
 
 
 class WeightLimiter:
-    """Request weight per IP and minute: the `X-MBX-USED-WEIGHT-1M` count, 429 and 418."""
+    """Request weight per IP and window: the `X-MBX-USED-WEIGHT-<interval>` count, 429, 418."""
 
     def __init__(self, limits: RateLimits, clock: Callable[[], int]) -> None:
         self.limits = limits
@@ -79,9 +115,10 @@ class WeightLimiter:
         """Count a request's weight for its IP; return whether it may be served."""
         now = self._clock()
         use = self._ips.setdefault(ip, _IpUse())
-        minute = now // MINUTE_MS
-        if use.minute != minute:
-            use.minute, use.used, use.refused = minute, 0, 0
+        window_ms = self.limits.weight_window_ms
+        window = now // window_ms
+        if use.window != window:
+            use.window, use.used, use.refused = window, 0, 0
         if use.banned_until > now:
             return Admission(
                 use.used, self._banned(use.banned_until), _seconds(use.banned_until - now)
@@ -98,11 +135,12 @@ class WeightLimiter:
         refusal = errors.BinanceError(
             -1003,
             f"Too much request weight used; current limit is "
-            f"{self.limits.request_weight_per_minute} request weight per 1 MINUTE. "
+            f"{self.limits.request_weight_per_minute} request weight per "
+            f"{self.limits.weight_interval_words}. "
             "Please use WebSocket Streams for live updates to avoid polling the API.",
             429,
         )
-        return Admission(use.used, refusal, _seconds((minute + 1) * MINUTE_MS - now))
+        return Admission(use.used, refusal, _seconds((window + 1) * window_ms - now))
 
     def forgive(self) -> None:
         """Forget every IP's use, refusals and bans."""

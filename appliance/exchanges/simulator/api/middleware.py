@@ -22,7 +22,8 @@ from appliance.exchanges.simulator.weights import request_weight
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
-USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
+USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-{interval}"
+"""The used-weight header, named after the window it counts: `X-MBX-USED-WEIGHT-1M`."""
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -32,8 +33,10 @@ async def rate_limits(request: web.Request, handler: Handler) -> web.StreamRespo
     if not request.path.startswith(API_PREFIX):
         return await handler(request)
     weight = request_weight(request.method, request.path, await _weighed_params(request))
-    admission = request.app[WEIGHTS].admit(request.remote or "", weight)
-    headers = {USED_WEIGHT_HEADER: str(admission.used_weight)}
+    limiter = request.app[WEIGHTS]
+    admission = limiter.admit(request.remote or "", weight)
+    header = USED_WEIGHT_HEADER.format(interval=limiter.limits.request_weight_interval)
+    headers = {header: str(admission.used_weight)}
     if admission.refusal is not None:
         if admission.retry_after_s is not None:
             headers["Retry-After"] = str(admission.retry_after_s)

@@ -9,6 +9,7 @@ import aiohttp
 import ccxt.async_support as ccxt
 import pytest
 
+from appliance.exchanges.simulator.config import ConfigError, load_config
 from tests.appliance.exchanges.simulator.conftest import (
     Launcher,
     RunningSimulator,
@@ -140,6 +141,45 @@ async def test_past_the_limit_429_with_retry_after_then_a_418_ban(
         assert (await response.json())["request_weight_per_minute"] == 6000
     async with http.get(f"{running.base_url}/api/v3/ping") as response:
         assert (response.status, response.headers[USED_WEIGHT]) == (200, "1")
+
+
+async def test_a_shorter_weight_interval_names_its_window_everywhere(
+    tmp_path: Path, launch_simulator: Launcher, http: aiohttp.ClientSession
+) -> None:
+    running = launch_simulator(
+        tmp_path / "state",
+        "--set",
+        "limits.request_weight_per_minute=20",
+        "--set",
+        "limits.request_weight_interval=10S",
+    )
+    async with http.get(f"{running.base_url}/api/v3/exchangeInfo") as response:
+        limits = (await response.json())["rateLimits"]
+    assert {
+        "rateLimitType": "REQUEST_WEIGHT",
+        "interval": "SECOND",
+        "intervalNum": 10,
+        "limit": 20,
+    } in limits
+    for _ in range(MAX_REQUESTS):
+        async with http.get(f"{running.base_url}/api/v3/ping") as response:
+            assert USED_WEIGHT not in response.headers
+            used = int(response.headers["X-MBX-USED-WEIGHT-10S"])
+            if response.status == 429:
+                body, retry_after = await response.json(), response.headers["Retry-After"]
+                break
+    else:
+        raise AssertionError("the weight limit never refused a request")
+    assert used > 20 and 0 < int(retry_after) <= 10
+    assert body["msg"].startswith(
+        "Too much request weight used; current limit is 20 request weight per 10 SECOND."
+    )
+
+
+@pytest.mark.parametrize("interval", ["1H", "0S", "10", "m", "1m", "1.5M"])
+def test_a_weight_interval_binance_cannot_spell_is_refused(interval: str) -> None:
+    with pytest.raises(ConfigError, match="request_weight_interval"):
+        load_config(None, [f"limits.request_weight_interval={interval}"])
 
 
 async def test_new_orders_past_the_order_limit_are_refused_without_retry_after(
