@@ -18,6 +18,7 @@ from appliance.bot.account_feed import AccountFeed
 from appliance.bot.feed import MarketFeed
 from appliance.bot.worker import SymbolWorker
 from appliance.exchanges.venue import point_at_simulator
+from appliance.exchanges.weight import WeightMixin
 from appliance.ledger import open_orders_from_events
 from appliance.market.rules import MarketRules
 from appliance.orders.budget import RateBudget
@@ -35,20 +36,29 @@ PAIR = Pair("bot-1", "sim", "MTS/USDT", "spread", SPREAD_PARAMS)
 LIMITS = RiskLimits.model_validate(RISK_LIMITS)
 BALANCES = {"MTS": "10000", "USDT": "20000"}
 
+
+class GovernedBinance(WeightMixin, ccxt_async.binance):  # type: ignore[misc]
+    """ccxt async binance kept within the exchange's request weight, as the box's clients are."""
+
+
+class GovernedBinancePro(WeightMixin, ccxt_pro.binance):  # type: ignore[misc]
+    """ccxt.pro binance kept within the exchange's request weight, as the box's clients are."""
+
+
 ClientFactory = Callable[[dict[str, str]], Awaitable[Any]]
 
 
 @pytest.fixture
 async def make_client(simulator: RunningSimulator) -> AsyncIterator[ClientFactory]:
     """Open account bot-1 with the given balances and return a ccxt async client for it."""
-    async for make in clients_of(simulator, ccxt_async.binance):
+    async for make in clients_of(simulator, GovernedBinance):
         yield make
 
 
 @pytest.fixture
 async def pro_client(simulator: RunningSimulator) -> AsyncIterator[Any]:
     """A ccxt.pro client, which streams, for an account with plenty of both assets."""
-    async for make in clients_of(simulator, ccxt_pro.binance):
+    async for make in clients_of(simulator, GovernedBinancePro):
         yield await make(BALANCES)
 
 

@@ -16,6 +16,7 @@ import pytest
 from appliance.bot.account_feed import streams_account
 from appliance.bot.worker import SymbolWorker
 from appliance.exchanges.api_log import ApiLog, ApiLogMixin
+from appliance.exchanges.weight import WeightMixin
 from appliance.store.events import EventKind, EventLog
 from tests.appliance.bot.conftest import (
     BALANCES,
@@ -31,8 +32,8 @@ POLLED = ("/api/v3/openOrders", "/api/v3/myTrades")
 """The requests a worker without an account stream sends every cycle."""
 
 
-class LoggedBinance(ApiLogMixin, ccxt_pro.binance):  # type: ignore[misc]
-    """ccxt.pro binance whose REST requests land in an API log, as a bot's do."""
+class LoggedBinance(WeightMixin, ApiLogMixin, ccxt_pro.binance):  # type: ignore[misc]
+    """ccxt.pro binance, governed, whose REST requests land in an API log, as a bot's do."""
 
 
 @pytest.fixture
