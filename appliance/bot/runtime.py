@@ -8,7 +8,8 @@ import logging
 import signal
 import socket
 import time
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import ccxt.async_support as ccxt_async
@@ -45,6 +46,34 @@ ORDERS_PER_SECOND = 5.0
 SIGN_TIMEOUT_S = 0.5
 """Signing blocks the bot's event loop (ccxt's sign() is synchronous); a signature takes
 about 0.3 ms, so a signer silent this long is in trouble and the request is tried later."""
+
+
+@dataclass(frozen=True)
+class Feeds:
+    """The streams feeding one worker; None where the exchange has no such stream."""
+
+    market: MarketFeed | None
+    account: AccountFeed | None
+
+
+@contextlib.asynccontextmanager
+async def streaming(worker: SymbolWorker, client: Any) -> AsyncIterator[Feeds]:
+    """Feed the worker's market and account from the exchange's streams while the block runs."""
+    market = account = None
+    if streams_market(client):
+        market = MarketFeed(client, worker.symbol, worker.on_book, worker.on_trades)
+        worker.streamed = True
+    if streams_account(client):
+        account = worker.account = AccountFeed(client, worker.symbol)
+    tasks = [asyncio.create_task(feed.run()) for feed in (market, account) if feed is not None]
+    try:
+        yield Feeds(market, account)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class BotConfigError(Exception):
@@ -166,23 +195,8 @@ class BotRuntime:
 
     async def _quote(self, worker: SymbolWorker) -> None:
         """Run one worker, its market and account fed by streams where the exchange has them."""
-        client = self._clients[worker.pair.exchange]
-        feeds: list[Coroutine[Any, Any, None]] = []
-        if streams_market(client):
-            worker.streamed = True
-            feeds.append(MarketFeed(client, worker.symbol, worker.on_book, worker.on_trades).run())
-        if streams_account(client):
-            worker.account = AccountFeed(client, worker.symbol)
-            feeds.append(worker.account.run())
-        tasks = [asyncio.create_task(feed) for feed in feeds]
-        try:
+        async with streaming(worker, self._clients[worker.pair.exchange]):
             await self._cycle(worker)
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
     async def _cycle(self, worker: SymbolWorker) -> None:
         """Run one worker's cycles; an error other than the network's pauses its symbol only."""

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from appliance.datadir import DataDir
 from hsm.client import SignerClient, SignerError
+from hsm.const import DEFAULT_TOKEN_LABEL
+from hsm.softhsm import SOFTHSM_MODULE, init_token, use_config
+from hsm.token import Token
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = b"bot-one-secret-0123456789abcdefghijklmnopqrstuvwxyz-0123456789AB"
@@ -98,3 +104,28 @@ def audit_records(data: DataDir) -> list[dict[str, Any]]:
     """Return the records of the signer's audit log."""
     lines = (data.hsm / "audit.log").read_bytes().splitlines()
     return [json.loads(line) for line in lines]
+
+
+BENCH_HMAC_LABEL = "bot-1.sim.hmac"
+BENCH_ED25519_LABEL = "bot-1.sim.ed25519"
+
+
+@contextlib.contextmanager
+def bench_signer(root: Path) -> Iterator[RunningSigner]:
+    """Run a signer unlimited in rate on a token with one HMAC and one Ed25519 key."""
+    data = DataDir(root / "data")
+    init_token(data, DEFAULT_TOKEN_LABEL, "bench-so-pin", "bench-user-pin")
+    use_config(data)
+    with Token.open(SOFTHSM_MODULE, DEFAULT_TOKEN_LABEL, "bench-user-pin") as token:
+        token.import_hmac(BENCH_HMAC_LABEL, SECRET)
+        token.generate_ed25519(BENCH_ED25519_LABEL)
+    process = start_signer(data, "bench-user-pin", root / "signer.log",
+                           "--rate", "1e9", "--burst", "1000000000",
+                           *allow(f"{os.getuid()}={BENCH_HMAC_LABEL},{BENCH_ED25519_LABEL}"))
+    client = SignerClient(data.signer_sock)
+    wait_until_serving(process, client)
+    try:
+        yield RunningSigner(process, client, data.signer_sock, root / "signer.log", data, b"")
+    finally:
+        client.close()
+        stop(process)

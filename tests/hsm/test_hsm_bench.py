@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from signer_bed import SECRET, RunningSigner, allow, start_signer, stop, wait_until_serving
+from signer_bed import RunningSigner, bench_signer
 
-from appliance.datadir import DataDir
 from hsm.client import SignerClient
 from hsm.const import DEFAULT_TOKEN_LABEL
-from hsm.softhsm import SOFTHSM_MODULE, init_token, use_config
+from hsm.softhsm import SOFTHSM_MODULE
 from hsm.token import Token
 
 pytestmark = pytest.mark.bench
@@ -107,21 +106,8 @@ def client_process(socket_path: Path, kind: str, count: int, go: Any, done: Any)
 @pytest.fixture(scope="module")
 def signer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSigner]:
     """Yield a signer on a token with one HMAC and one Ed25519 key, unlimited in rate."""
-    root = tmp_path_factory.mktemp("bench")
-    data = DataDir(root / "data")
-    init_token(data, DEFAULT_TOKEN_LABEL, "bench-so-pin", "bench-user-pin")
-    use_config(data)
-    with Token.open(SOFTHSM_MODULE, DEFAULT_TOKEN_LABEL, "bench-user-pin") as token:
-        token.import_hmac("bot-1.sim.hmac", SECRET)
-        token.generate_ed25519("bot-1.sim.ed25519")
-    process = start_signer(data, "bench-user-pin", root / "signer.log",
-                           "--rate", "1e9", "--burst", "1000000000",
-                           *allow(f"{os.getuid()}=bot-1.sim.hmac,bot-1.sim.ed25519"))
-    client = SignerClient(data.signer_sock)
-    wait_until_serving(process, client)
-    yield RunningSigner(process, client, data.signer_sock, root / "signer.log", data, b"")
-    client.close()
-    stop(process)
+    with bench_signer(tmp_path_factory.mktemp("bench")) as running:
+        yield running
 
 
 def hmac_call(socket_path: Path) -> Callable[[], object]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 import urllib.request
@@ -14,8 +13,6 @@ import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 import pytest
 
-from appliance.bot.account_feed import AccountFeed
-from appliance.bot.feed import MarketFeed
 from appliance.bot.worker import SymbolWorker
 from appliance.exchanges.venue import point_at_simulator
 from appliance.exchanges.weight import WeightMixin
@@ -132,24 +129,6 @@ def post(url: str, body: dict[str, Any]) -> Any:
                                      {"Content-Type": "application/json"})
     with DIRECT.open(request, timeout=5) as response:
         return json.load(response)
-
-
-@contextlib.asynccontextmanager
-async def streamed(worker: SymbolWorker, client: Any) -> AsyncIterator[AccountFeed]:
-    """Stream the worker's market and account in while the block runs, as its bot does."""
-    worker.streamed = True
-    worker.account = AccountFeed(client, worker.symbol)
-    feeds = [MarketFeed(client, worker.symbol, worker.on_book, worker.on_trades).run(),
-             worker.account.run()]
-    tasks = [asyncio.create_task(feed) for feed in feeds]
-    try:
-        yield worker.account
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 async def assert_books_equal_the_exchanges(

@@ -14,6 +14,7 @@ import ccxt.pro as ccxt_pro
 import pytest
 
 from appliance.bot.account_feed import streams_account
+from appliance.bot.runtime import streaming
 from appliance.bot.worker import SymbolWorker
 from appliance.exchanges.api_log import ApiLog, ApiLogMixin
 from appliance.exchanges.weight import WeightMixin
@@ -24,7 +25,6 @@ from tests.appliance.bot.conftest import (
     assert_books_equal_the_exchanges,
     clients_of,
     post,
-    streamed,
 )
 from tests.conftest import RunningSimulator
 
@@ -73,7 +73,9 @@ async def test_orders_and_fills_arrive_on_the_stream_instead_of_being_polled(
 ) -> None:
     log = EventLog(tmp_path / "events.db")
     worker = await active(logged, log)
-    async with streamed(worker, logged) as account:
+    async with streaming(worker, logged) as feeds:
+        account = feeds.account
+        assert account is not None
         await cycles(worker, 30, 2, log)
         post(f"{simulator.url}/sim/market", {"running": False})
         await cycles(worker, 5, 0, log)
@@ -90,7 +92,9 @@ async def test_books_equal_the_exchanges_after_the_account_stream_drops(
     log = EventLog(tmp_path / "events.db")
     worker = await active(logged, log)
     post(f"{simulator.url}/sim/faults", {"ws_drop_rate": 0.3})
-    async with streamed(worker, logged) as account:
+    async with streaming(worker, logged) as feeds:
+        account = feeds.account
+        assert account is not None
         await cycles(worker, 40, 3, log)
         assert account.epoch > 0, "the account stream never dropped"
         post(f"{simulator.url}/sim/faults", {})

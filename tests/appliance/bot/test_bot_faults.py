@@ -15,6 +15,7 @@ from typing import Any
 
 import ccxt.async_support as ccxt_async
 
+from appliance.bot.runtime import streaming
 from appliance.bot.worker import SymbolWorker
 from appliance.store.events import EventKind, EventLog
 from tests.appliance.bot.conftest import (
@@ -22,7 +23,6 @@ from tests.appliance.bot.conftest import (
     active,
     assert_books_equal_the_exchanges,
     post,
-    streamed,
 )
 from tests.conftest import RunningSimulator
 
@@ -89,9 +89,9 @@ async def test_rest_and_websocket_faults_leave_a_streaming_workers_books_equal_t
 ) -> None:
     log = EventLog(tmp_path / "events.db")
     worker = await active(pro_client, log)
-    async with streamed(worker, pro_client) as account:
+    async with streaming(worker, pro_client) as feeds:
         errors = await soak(worker, pro_client, simulator, {**FAULTS, "ws_drop_rate": 0.1})
     assert errors, "no REST fault was met"
-    assert account.epoch, "the account stream never dropped"
+    assert feeds.account is not None and feeds.account.epoch, "the account stream never dropped"
     assert "DDoSProtection" not in errors, "the exchange banned the box (418)"
     await assert_accounts_equal(pro_client, log, simulator)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import ccxt.async_support as ccxt_async
 
-from appliance.bot.feed import MAX_RETRY_S, Backoff, MarketFeed, streams_market
+from appliance.bot.feed import MAX_RETRY_S, Backoff, streams_market
+from appliance.bot.runtime import streaming
 from appliance.bot.worker import BOOK_DEPTH, SymbolWorker
 from appliance.market.rules import MarketRules
 from appliance.risk.const import SymbolState
@@ -38,20 +37,6 @@ async def test_a_rest_only_client_is_polled(pro_client: Any) -> None:
     assert not streams_market(rest)
     assert streams_market(pro_client)
     await rest.close()
-
-
-@contextlib.asynccontextmanager
-async def fed(worker: SymbolWorker, client: Any) -> AsyncIterator[MarketFeed]:
-    """Stream the worker's market in while the block runs, as its bot does."""
-    worker.streamed = True
-    feed = MarketFeed(client, worker.symbol, worker.on_book, worker.on_trades)
-    task = asyncio.create_task(feed.run())
-    try:
-        yield feed
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def depth(simulator: RunningSimulator) -> dict[str, Any]:
@@ -81,7 +66,9 @@ async def test_the_streamed_book_equals_the_simulators_after_drops_and_gaps(
 ) -> None:
     worker = worker_for(pro_client, EventLog(tmp_path / "events.db"))
     post(f"{simulator.url}/sim/faults", DROPS)
-    async with fed(worker, pro_client) as feed:
+    async with streaming(worker, pro_client) as feeds:
+        feed = feeds.market
+        assert feed is not None
         for _ in range(300):
             if feed.book_backoff.retries and feed.trade_backoff.retries:
                 break
@@ -104,7 +91,9 @@ async def test_a_worker_keeps_quoting_through_dropped_websockets(
     log = EventLog(tmp_path / "events.db")
     worker = await active(pro_client, log)
     post(f"{simulator.url}/sim/faults", DROPS)
-    async with fed(worker, pro_client) as feed:
+    async with streaming(worker, pro_client) as feeds:
+        feed = feeds.market
+        assert feed is not None
         for _ in range(20):
             await asyncio.sleep(0.3)
             await worker.cycle()

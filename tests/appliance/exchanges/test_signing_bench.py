@@ -28,27 +28,20 @@ from dataclasses import dataclass, field
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from appliance.datadir import DataDir
 from appliance.exchanges.signing import ED25519, SignerMixin, ccxt_secret
 from hsm.client import SignerClient
-from hsm.const import DEFAULT_TOKEN_LABEL
-from hsm.softhsm import SOFTHSM_MODULE, init_token, use_config
-from hsm.token import Token
 from tests.hsm.signer_bed import (
+    BENCH_ED25519_LABEL,
+    BENCH_HMAC_LABEL,
     SECRET,
     RunningSigner,
-    allow,
-    start_signer,
-    stop,
-    wait_until_serving,
+    bench_signer,
 )
 
 pytestmark = pytest.mark.bench
 
 MESSAGE = b"symbol=MTSUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=20&price=1.2500" \
           b"&newClientOrderId=mmb-bot-1-000042&recvWindow=5000&timestamp=1767225600000"
-HMAC_LABEL = "bot-1.sim.hmac"
-ED25519_LABEL = "bot-1.sim.ed25519"
 WORKER_COUNTS = (1, 2, 8)
 SECONDS_PER_RUN = 1.5
 ROUNDS = 3
@@ -204,29 +197,16 @@ def stalled(pid: int, mode: str, sign: Sign) -> Figures:
 @pytest.fixture(scope="module")
 def signer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSigner]:
     """Yield a signer on a token with one HMAC and one Ed25519 key, unlimited in rate."""
-    root = tmp_path_factory.mktemp("signing-bench")
-    data = DataDir(root / "data")
-    init_token(data, DEFAULT_TOKEN_LABEL, "bench-so-pin", "bench-user-pin")
-    use_config(data)
-    with Token.open(SOFTHSM_MODULE, DEFAULT_TOKEN_LABEL, "bench-user-pin") as token:
-        token.import_hmac(HMAC_LABEL, SECRET)
-        token.generate_ed25519(ED25519_LABEL)
-    process = start_signer(data, "bench-user-pin", root / "signer.log",
-                           "--rate", "1e9", "--burst", "1000000000",
-                           *allow(f"{os.getuid()}={HMAC_LABEL},{ED25519_LABEL}"))
-    client = SignerClient(data.signer_sock)
-    wait_until_serving(process, client)
-    yield RunningSigner(process, client, data.signer_sock, root / "signer.log", data, b"")
-    client.close()
-    stop(process)
+    with bench_signer(tmp_path_factory.mktemp("signing-bench")) as running:
+        yield running
 
 
 def mixin_calls(client: SignerClient) -> dict[str, Sign]:
     """Return the SignerMixin calls ccxt's binance sign() makes, on one bot's client."""
     mixin = SignerMixin()
     mixin.signer = client
-    hmac_secret = ccxt_secret(HMAC_LABEL, "hmac").encode()
-    ed_secret = ccxt_secret(ED25519_LABEL, ED25519)
+    hmac_secret = ccxt_secret(BENCH_HMAC_LABEL, "hmac").encode()
+    ed_secret = ccxt_secret(BENCH_ED25519_LABEL, ED25519)
     return {"HMAC": lambda: mixin.hmac(MESSAGE, hmac_secret, hashlib.sha256, "hex"),
             "Ed25519": lambda: mixin.eddsa(MESSAGE, ed_secret)}
 
@@ -262,7 +242,7 @@ def print_comparison(kind: str, workers: int, runs: dict[str, Figures]) -> None:
 def test_signing_on_the_event_loop_against_off_it(signer: RunningSigner) -> None:
     client = SignerClient(signer.socket)
     calls = mixin_calls(client)
-    public_key = client.public_key(ED25519_LABEL)
+    public_key = client.public_key(BENCH_ED25519_LABEL)
     for sign in calls.values():
         for _ in range(WARM_UP_CALLS):
             sign()
