@@ -149,7 +149,7 @@ def test_a_rotation_loses_no_request_the_panel_had_not_read(tmp_path: Path) -> N
     writer = ApiLog(log, max_bytes=600)
     tail = ApiLogTail(log)
     for number in range(40):
-        writer.record("GET", f"http://sim/api/v3/depth/{number}", 200, str(number))
+        writer.record("GET", f"http://sim/api/v3/depth/{number}", 200, number)
         if number % 7 == 0:
             tail.read(API_LOG_MAX_LIMIT, time.time())
 

@@ -68,7 +68,7 @@ async def test_a_request_without_an_answer_is_logged_with_its_error(
 def test_the_log_rotates_at_its_size_limit(tmp_path: Path) -> None:
     log = ApiLog(tmp_path / "api.log", max_bytes=200)
     for _ in range(10):
-        log.record("GET", "http://x/api/v3/depth?symbol=A&signature=s", 200, "2")
+        log.record("GET", "http://x/api/v3/depth?symbol=A&signature=s", 200, 2)
     assert (tmp_path / "api.log.1").exists()
     assert (tmp_path / "api.log").stat().st_size <= 400
     assert "signature" not in (tmp_path / "api.log").read_text()
