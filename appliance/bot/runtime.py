@@ -64,7 +64,7 @@ async def streaming(worker: SymbolWorker, client: Any) -> AsyncIterator[Feeds]:
         market = MarketFeed(client, worker.symbol, worker.on_book, worker.on_trades)
         worker.streamed = True
     if streams_account(client):
-        account = worker.account = AccountFeed(client, worker.symbol)
+        account = worker.orders.account = AccountFeed(client, worker.symbol)
     tasks = [asyncio.create_task(feed.run()) for feed in (market, account) if feed is not None]
     try:
         yield Feeds(market, account)

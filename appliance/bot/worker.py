@@ -1,11 +1,10 @@
 """One worker per symbol: a single asyncio task that owns that symbol's state (seed 004).
 
-Each cycle: settle any order whose answer was lost (re-queried by its client order id before
-anything more is sent), take the orders and fills the account stream delivered — or settle
-them with the exchange over REST where there is no stream, the stream broke since the last
-settlement, or a settlement is due — read the book into the market monitor unless a feed
-streams it in, let the risk guard see the market, ask the strategy for quotes, and send only
-the cancels and creates needed, each create past integrity and risk checks first.
+Each cycle: bring the symbol's own orders and fills up to date (`OwnOrders`: the orders whose
+answer was lost first, then the account stream or a settlement over REST), read the book into
+the market monitor unless a feed streams it in, let the risk guard see the market, ask the
+strategy for quotes, and send only the cancels and creates needed, each create past integrity
+and risk checks first. Each fill moves the position, reaches the strategy and the guard.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from typing import Any
 
 import ccxt.async_support as ccxt_async
 
-from appliance.bot.account_feed import AccountFeed
+from appliance.bot.own_orders import OwnOrders, dec
 from appliance.compliance.integrity import CancelCause, MarketIntegrity
 from appliance.compliance.rules import ComplianceRules
 from appliance.compliance.self_trade import RestingOrder
@@ -25,7 +24,6 @@ from appliance.exchanges.capabilities import order_params
 from appliance.ledger import (
     Position,
     apply_fill_event,
-    open_orders_from_events,
     positions_from_events,
 )
 from appliance.market.monitor import MarketMonitor
@@ -53,11 +51,7 @@ STALE_AFTER_S = 10.0
 BOOK_DEPTH = 20
 BALANCE_EVERY_S = 30.0
 """How often the account's balances are read for the strategy's holdings."""
-SETTLE_EVERY_S = 60.0
-"""How often orders and fills are settled over REST even while the account stream is up."""
 OPERATOR_ACTIONS = ("activate", "pause", "clear_halt")
-GONE = ("canceled", "expired", "rejected")
-"""ccxt's statuses of an order that left the book without filling in full."""
 
 
 def refusal_of(exc: Exception) -> Refusal:
@@ -67,11 +61,6 @@ def refusal_of(exc: Exception) -> Refusal:
     if isinstance(exc, ccxt_async.InsufficientFunds):
         return Refusal.INSUFFICIENT_BALANCE
     return Refusal.OTHER
-
-
-def dec(value: Any) -> Decimal:
-    """Return an exchange number as a Decimal (ccxt reports floats; their repr is exact)."""
-    return Decimal(str(value))
 
 
 class OperatorRefused(Exception):
@@ -102,51 +91,34 @@ class SymbolWorker:
         self._refusals = RefusalMemory(REFUSAL_COOLDOWN_S)
         self._integrity = MarketIntegrity(ComplianceRules())
         self._order_params = order_params(str(client.id))
-        self._live: dict[str, LiveOrder] = {}
-        self._client_of_order: dict[str, str] = {}
-        self._in_doubt: set[str] = set()  # sent, but the exchange's answer was lost
-        self._last_trade = 0
+        self.orders = OwnOrders(self.symbol, client, events, rules, self._on_fill)
         self._last_quotes: list[Quote] | None = None
         self._holdings = Holdings(Decimal(0), Decimal(0), Decimal(0))
         self._balances_at = -BALANCE_EVERY_S
         self._snapshots = 0
         self.streamed = False
         """Whether a market feed streams the book and trades in; else each cycle reads it."""
-        self.account: AccountFeed | None = None
-        """The account's user data stream, where the exchange has one; else REST is polled."""
-        self._settled_epoch = -1
-        self._settled_at = -SETTLE_EVERY_S
 
     def restore(self) -> None:
         """Rebuild inventory, strategy state, known orders and a standing halt from the log."""
         history = [e for e in self._events.events() if e.symbol == self.symbol]
         self.position = positions_from_events(history).get(self.symbol, Position(self.symbol))
         for event in history:
-            if event.kind is EventKind.ACK:
-                self._client_of_order[str(event.data["order_id"])] = str(event.data["client_id"])
-            elif event.kind is EventKind.FILL:
-                self._last_trade = max(self._last_trade, int(event.data["trade_id"]))
+            if event.kind is EventKind.FILL:
                 self._replay_fill(event)
-        for order in open_orders_from_events(history):
-            self._live[order.client_id] = LiveOrder(
-                order.client_id, Side(order.side), self._rules.price_ticks(order.price),
-                self._rules.size_lots(order.amount), order.order_id,
-                self._rules.size_lots(order.filled))
+        self.orders.restore(history)
         if _last_state(history) == SymbolState.HALTED.name:
             self._record_state(self.guard.halt(), "halted before the restart; clear the halt")
 
     async def reconcile(self) -> None:
         """Settle what happened while the bot was down, then cancel everything resting."""
-        await self._sync_fills()
+        await self.orders.sync_fills()
         await self.cancel_all()
 
     async def cycle(self) -> None:
         """Take one look at the market and bring the resting quotes in line with it."""
         now = time.time()
-        await self.settle_in_doubt()
-        if not self._account_trusted(now):
-            await self._settle_account(now)
-        await self._take_account_updates()
+        await self.orders.settle(now)
         if not self.streamed:
             await self._read_book()
         await self._on_trip(self.guard.observe_market(self.monitor.health(now, STALE_AFTER_S)))
@@ -162,36 +134,6 @@ class SymbolWorker:
         if self.guard.state is not SymbolState.ACTIVE:
             desired = []
         await self._apply(desired, now)
-
-    def _account_trusted(self, now: float) -> bool:
-        """Return whether the account stream alone keeps orders and fills up to date now."""
-        account = self.account
-        return (account is not None and account.live and self._settled_epoch == account.epoch
-                and now - self._settled_at < SETTLE_EVERY_S)
-
-    async def _settle_account(self, now: float) -> None:
-        """Settle open orders and fills over REST; from then on a live stream can be trusted."""
-        account = self.account
-        epoch, live = (account.epoch, account.live) if account is not None else (-1, False)
-        open_orders = await self._client.fetch_open_orders(self.symbol)
-        await self._sync_fills()
-        self._settle_vanished({o.get("clientOrderId") for o in open_orders})
-        if live:
-            self._settled_epoch, self._settled_at = epoch, now
-
-    async def _take_account_updates(self) -> None:
-        """Record the fills the account stream brought, then close orders that left the book."""
-        if self.account is None:
-            return
-        for trade in self.account.fills():
-            if int(trade["id"]) > self._last_trade:
-                await self._record_fill(trade)
-        streamed = self.account.orders()
-        for client_id, order in list(self._live.items()):
-            status = streamed.get(order.order_id or "", {}).get("status")
-            if status in GONE:
-                self._drop(client_id, EventKind.CANCEL, {"order_id": order.order_id,
-                                                         "reason": status})
 
     async def check_stale(self) -> None:
         """Let the guard see the market's age when the exchange could not be read."""
@@ -215,17 +157,18 @@ class SymbolWorker:
         resting = await self._client.fetch_open_orders(self.symbol)
         for order in resting:
             await self._cancel(str(order["id"]), order.get("clientOrderId") or "")
-        await self._sync_fills()
-        for client_id in list(self._live):
-            self._drop(client_id, EventKind.CANCEL, {"reason": "not on the exchange"})
+        await self.orders.sync_fills()
+        for client_id in list(self.orders.live):
+            self.orders.drop(client_id, EventKind.CANCEL, {"reason": "not on the exchange"})
         return len(resting)
 
     def resting(self) -> list[tuple[str, int]]:
         """Return this symbol's resting orders as (side, price in ticks), for the other bots."""
-        return [(o.side.value, o.price_ticks) for o in self._live.values()]
+        return [(o.side.value, o.price_ticks) for o in self.orders.live.values()]
 
     def _own(self, side: Side) -> list[tuple[int, int]]:
-        return [(o.price_ticks, o.remaining_lots) for o in self._live.values() if o.side is side]
+        return [(o.price_ticks, o.remaining_lots) for o in self.orders.live.values()
+                if o.side is side]
 
     def on_book(self, book: Any) -> None:
         """Take the top of a ccxt order book (polled or streamed) as the market's book now."""
@@ -295,7 +238,7 @@ class SymbolWorker:
 
     async def _apply(self, desired: list[Quote], now: float) -> None:
         """Send only the cancels and creates needed, cancels first, within the rate budget."""
-        plan = plan_orders(desired, list(self._live.values()), self._tolerance)
+        plan = plan_orders(desired, list(self.orders.live.values()), self._tolerance)
         cause = CancelCause.REPLACE if desired else CancelCause.RISK_TRIP
         for order in plan.cancels:
             if not self._integrity.check_cancel(now, order.placed_at, cause).allowed:
@@ -311,7 +254,7 @@ class SymbolWorker:
 
     async def _cleared(self, now: float, quote: Quote) -> bool:
         """Return whether integrity and risk let `quote` leave now (recording any trip)."""
-        resting = list(self._live.values())
+        resting = list(self.orders.live.values())
         box: list[RestingOrder] = [*resting, *self.others]
         if not self._integrity.check_order(now, quote.side, quote.price_ticks, box).allowed:
             return False
@@ -335,10 +278,7 @@ class SymbolWorker:
                 self.symbol, "limit", quote.side.value, str(amount), str(price),
                 {**self._order_params, "newClientOrderId": client_id, "postOnly": True})
         except ccxt_async.OperationFailed as exc:
-            log.warning("%s: order %s in doubt: %s", self.symbol, client_id, exc)
-            self._live[client_id] = order
-            self._in_doubt.add(client_id)
-            await self.settle_in_doubt()
+            await self.orders.doubt(order, exc)
             return
         except ccxt_async.ExchangeError as exc:
             why = refusal_of(exc)
@@ -347,104 +287,29 @@ class SymbolWorker:
                 "client_id": client_id, "reason": why.value, "error": str(exc)[:300]})
             await self._on_trip(self.guard.observe_reject(now, why))
             return
-        self._acknowledge(order, str(placed["id"]))
-
-    def _acknowledge(self, order: LiveOrder, order_id: str) -> None:
-        order.order_id = order_id
-        self._live[order.client_id] = order
-        self._client_of_order[order_id] = order.client_id
-        self._events.append(EventKind.ACK, self.symbol, {
-            "client_id": order.client_id, "order_id": order_id})
+        self.orders.acknowledge(order, str(placed["id"]))
 
     async def _cancel(self, order_id: str, client_id: str) -> None:
         try:
             await self._client.cancel_order(order_id, self.symbol)
         except ccxt_async.OrderNotFound:
-            await self._sync_fills()
+            await self.orders.sync_fills()
         except ccxt_async.OperationFailed as exc:
-            if client_id not in self._live:
+            order = self.orders.live.get(client_id)
+            if order is None:
                 raise
-            log.warning("%s: cancel of %s in doubt: %s", self.symbol, client_id, exc)
-            self._in_doubt.add(client_id)
-            await self.settle_in_doubt()
+            await self.orders.doubt(order, exc)
             return
-        if client_id in self._live:
-            self._drop(client_id, EventKind.CANCEL, {"order_id": order_id})
+        if client_id in self.orders.live:
+            self.orders.drop(client_id, EventKind.CANCEL, {"order_id": order_id})
 
-    async def settle_in_doubt(self) -> None:
-        """Ask the exchange for every order whose answer was lost, and settle what it says.
-
-        Raise the exchange's error while it cannot answer: nothing more may be sent until each
-        such order is known, so that no order is ever sent twice.
-        """
-        for client_id in sorted(self._in_doubt):
-            order = self._live.get(client_id)
-            if order is not None:
-                await self._settle(order)
-            self._in_doubt.discard(client_id)
-
-    async def _settle(self, order: LiveOrder) -> None:
-        """Bring one order whose answer was lost in line with the exchange's record of it."""
-        try:
-            found = await self._client.fetch_order(
-                order.order_id or "", self.symbol, {"origClientOrderId": order.client_id})
-        except ccxt_async.OrderNotFound:
-            self._drop(order.client_id, EventKind.REJECT, {"error": "never reached the exchange"})
-            return
-        if order.order_id is None:
-            self._acknowledge(order, str(found["id"]))
-        if found.get("status") in GONE or found.get("status") == "closed":
-            await self._sync_fills()
-        if found.get("status") in GONE and order.client_id in self._live:
-            self._drop(order.client_id, EventKind.CANCEL, {"order_id": order.order_id,
-                                                           "reason": found.get("status")})
-
-    def _drop(self, client_id: str, kind: EventKind, data: dict[str, Any]) -> None:
-        del self._live[client_id]
-        self._events.append(kind, self.symbol, {"client_id": client_id, **data})
-
-    def _settle_vanished(self, resting_ids: set[Any]) -> None:
-        """Close the books on live orders the exchange no longer shows as resting."""
-        for client_id, order in list(self._live.items()):
-            if client_id in resting_ids:
-                continue
-            if order.order_id is None:
-                self._drop(client_id, EventKind.REJECT, {"error": "never reached the exchange"})
-            else:
-                self._drop(client_id, EventKind.CANCEL, {"order_id": order.order_id,
-                                                         "reason": "gone from the exchange"})
-
-    async def _sync_fills(self) -> None:
-        """Record every trade of the account on this symbol not yet in the log."""
-        params = {"fromId": self._last_trade + 1} if self._last_trade else {}
-        trades = await self._client.fetch_my_trades(self.symbol, params=params)
-        for trade in sorted(trades, key=lambda t: int(t["id"])):
-            if int(trade["id"]) > self._last_trade:
-                await self._record_fill(trade)
-
-    async def _record_fill(self, trade: dict[str, Any]) -> None:
-        self._last_trade = int(trade["id"])
-        order_id = str(trade["order"])
-        client_id = self._client_of_order.get(order_id, "")
-        fee = trade.get("fee") or {}
-        data = {
-            "client_id": client_id, "order_id": order_id, "trade_id": trade["id"],
-            "side": trade["side"], "price": str(dec(trade["price"])),
-            "amount": str(dec(trade["amount"])), "fee": str(dec(fee.get("cost") or 0)),
-            "fee_asset": fee.get("currency") or self._rules.quote,
-            "base": self._rules.base, "quote": self._rules.quote,
-        }
-        seq = self._events.append(EventKind.FILL, self.symbol, data)
-        event = Event(seq, time.time(), EventKind.FILL, self.symbol, data)
-        apply_fill_event({self.symbol: self.position}, event)  # as a rebuild from the log would
-        self._replay_fill(event)
-        self._integrity.observe_fill(time.time())
-        await self._on_trip(self.guard.observe_position(self.position.base, dec(data["price"])))
-        live = self._live.get(client_id)
-        if live is not None:
-            live.filled_lots += self._rules.size_lots(dec(data["amount"]))
-            if live.remaining_lots <= 0:
-                del self._live[client_id]
+    async def _on_fill(self, fill: Event) -> None:
+        """Move the position by a fill, tell the strategy, and let the guard see the result."""
+        apply_fill_event({self.symbol: self.position}, fill)  # as a rebuild from the log would
+        self._replay_fill(fill)
+        self._integrity.observe_fill(fill.ts)
+        price = dec(fill.data["price"])
+        await self._on_trip(self.guard.observe_position(self.position.base, price))
 
     def _replay_fill(self, fill: Event) -> None:
         """Tell the strategy of a fill (a grid answers each one)."""

@@ -13,7 +13,7 @@ import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 import pytest
 
-from appliance.bot import worker as worker_module
+from appliance.bot import own_orders
 from appliance.bot.account_feed import streams_account
 from appliance.bot.runtime import streaming
 from appliance.bot.worker import SymbolWorker
@@ -107,7 +107,7 @@ async def test_books_equal_the_exchanges_after_the_account_stream_drops(
 async def test_a_trusted_stream_is_still_checked_against_rest_once_a_period(
     logged: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(worker_module, "SETTLE_EVERY_S", 1.0)
+    monkeypatch.setattr(own_orders, "SETTLE_EVERY_S", 1.0)
     log = EventLog(tmp_path / "events.db")
     worker = await active(logged, log)
     async with streaming(worker, logged):
