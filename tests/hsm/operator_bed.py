@@ -57,7 +57,7 @@ needs_umockdev = pytest.mark.skipif(
     not under_umockdev(), reason="plugs USB keys: run under umockdev-wrapper by the file's runner"
 )
 
-spawns_umockdev = pytest.mark.skipif(
+spawns_umockdev: pytest.MarkDecorator = pytest.mark.skipif(
     under_umockdev(), reason="already under umockdev-wrapper: the class runs in this process"
 )
 
@@ -84,10 +84,10 @@ def _testbed() -> Any:
     Freeing a testbed unsets umockdev's redirection even while a newer one is in use, so the
     process keeps one for its whole life and each test takes its devices out again.
     """
-    import gi
+    import gi  # type: ignore[import-untyped]
 
     gi.require_version("UMockdev", "1.0")
-    from gi.repository import UMockdev
+    from gi.repository import UMockdev  # type: ignore[import-untyped]
 
     return UMockdev.Testbed.new()
 

@@ -19,7 +19,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from signer_bed import (
+
+from appliance.datadir import DataDir
+from appliance.ipc import MAX_LINE
+from hsm.audit import verify_audit
+from hsm.client import SignerClient, SignerError
+from hsm.const import DEFAULT_TOKEN_LABEL
+from hsm.pinguard import PinGuard
+from hsm.softhsm import SOFTHSM_MODULE, init_token, use_config
+from hsm.token import Token
+from tests.hsm.signer_bed import (
     OTHER_SECRET,
     REPO,
     SECRET,
@@ -32,15 +41,6 @@ from signer_bed import (
     stop,
     wait_until_serving,
 )
-
-from appliance.datadir import DataDir
-from appliance.ipc import MAX_LINE
-from hsm.audit import verify_audit
-from hsm.client import SignerClient, SignerError
-from hsm.const import DEFAULT_TOKEN_LABEL
-from hsm.pinguard import PinGuard
-from hsm.softhsm import SOFTHSM_MODULE, init_token, use_config
-from hsm.token import Token
 
 BOT_1_UID = 6111
 BOT_2_UID = 6112

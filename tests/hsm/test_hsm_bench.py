@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from signer_bed import RunningSigner, bench_signer
 
 from hsm.client import SignerClient
 from hsm.const import DEFAULT_TOKEN_LABEL
 from hsm.softhsm import SOFTHSM_MODULE
 from hsm.token import Token
+from tests.hsm.signer_bed import RunningSigner, bench_signer
 
 pytestmark = pytest.mark.bench
 

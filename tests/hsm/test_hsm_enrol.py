@@ -17,17 +17,6 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
     load_pem_public_key,
 )
-from operator_bed import (
-    KEY_ID,
-    KEY_LABEL,
-    KINDS,
-    OPERATOR_PIN,
-    OPERATOR_TOKEN,
-    generate_pair,
-    make_tokens,
-    release_module,
-    sign_directly,
-)
 from pkcs11 import Attribute, CertificateType, ObjectClass
 
 from appliance.datadir import DataDir
@@ -46,6 +35,17 @@ from hsm.operator_key import (
 from hsm.pinguard import PinGuard
 from hsm.softhsm import SOFTHSM_MODULE
 from hsm.usb import YUBIKEY_5, KeyWatch
+from tests.hsm.operator_bed import (
+    KEY_ID,
+    KEY_LABEL,
+    KINDS,
+    OPERATOR_PIN,
+    OPERATOR_TOKEN,
+    generate_pair,
+    make_tokens,
+    release_module,
+    sign_directly,
+)
 
 REF = OperatorTokenRef(SOFTHSM_MODULE, token_label=OPERATOR_TOKEN)
 PANEL = Peer(pid=1, uid=6200, gid=6200)

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from signer_bed import SECRET, RunningSigner, allow, start_signer, stop, wait_until_serving
 
 from appliance.datadir import DataDir
 from appliance.ipc import MAX_LINE
@@ -23,6 +22,14 @@ from hsm.client import SignerClient
 from hsm.const import DEFAULT_TOKEN_LABEL
 from hsm.softhsm import SOFTHSM_MODULE, init_token, use_config
 from hsm.token import Token
+from tests.hsm.signer_bed import (
+    SECRET,
+    RunningSigner,
+    allow,
+    start_signer,
+    stop,
+    wait_until_serving,
+)
 
 OPS = ["ping", "sign_hmac", "sign_eddsa", "public_key", "import_hmac", "generate_ed25519",
        "list_keys", "rename_key", "delete_key", "export_key"]

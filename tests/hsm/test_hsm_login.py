@@ -10,20 +10,6 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from operator_bed import (
-    KINDS,
-    OPERATOR_PIN,
-    OPERATOR_TOKEN,
-    OTHER_TOKEN,
-    UsbBed,
-    generate_pair,
-    make_tokens,
-    needs_umockdev,
-    next_event,
-    release_module,
-    run_under_umockdev,
-    spawns_umockdev,
-)
 
 from appliance.datadir import DataDir
 from appliance.ipc import IpcError, Peer
@@ -51,6 +37,20 @@ from hsm.operator_key import (
 from hsm.pinguard import PinGuard
 from hsm.softhsm import SOFTHSM_MODULE
 from hsm.usb import YUBIKEY_5, KeyEvent, KeyWatch
+from tests.hsm.operator_bed import (
+    KINDS,
+    OPERATOR_PIN,
+    OPERATOR_TOKEN,
+    OTHER_TOKEN,
+    UsbBed,
+    generate_pair,
+    make_tokens,
+    needs_umockdev,
+    next_event,
+    release_module,
+    run_under_umockdev,
+    spawns_umockdev,
+)
 
 REF = OperatorTokenRef(SOFTHSM_MODULE, token_label=OPERATOR_TOKEN)
 OTHER_REF = OperatorTokenRef(SOFTHSM_MODULE, token_label=OTHER_TOKEN)

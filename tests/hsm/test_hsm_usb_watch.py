@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from operator_bed import (
+
+from hsm.usb import YUBIKEY_5, KeyAction, KeyEvent, KeyWatch, UsbId, UsbIdError, UsbKey
+from tests.hsm.operator_bed import (
     UsbBed,
     needs_umockdev,
     next_event,
     run_under_umockdev,
     spawns_umockdev,
 )
-
-from hsm.usb import YUBIKEY_5, KeyAction, KeyEvent, KeyWatch, UsbId, UsbIdError, UsbKey
 
 
 def test_usb_ids_read_as_lsusb_prints_them() -> None:

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from nicegui.testing.user import User
 from nicegui.testing.user_simulation import user_simulation
-from panel_box import (
+
+from appliance.datadir import DataDir
+from appliance.ipc import serve_unix
+from tests.ui.panel_box import (
     PANEL_MAIN,
     ControlServer,
     write_appliance_db,
     write_bot_1_api_log,
     write_bot_1_events,
 )
-
-from appliance.datadir import DataDir
-from appliance.ipc import serve_unix
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from nicegui import ui
 from nicegui.testing.user import User
-from panel_box import ControlServer, table_rows, write_bot_2_events
 
 from appliance.datadir import DataDir
 from appliance.store.database import open_writer
+from tests.ui.panel_box import ControlServer, table_rows, write_bot_2_events
 
 
 async def test_each_bot_has_a_card_with_its_state_and_ledger(

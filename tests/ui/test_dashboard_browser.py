@@ -14,10 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from panel_box import REPO, ControlServer, write_bot_2_events
 from playwright.async_api import Locator, Page, async_playwright, expect
 
 from appliance.datadir import DataDir
+from tests.ui.panel_box import REPO, ControlServer, write_bot_2_events
 
 pytestmark = pytest.mark.browser
 

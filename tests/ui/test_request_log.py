@@ -6,9 +6,9 @@ import time
 
 from nicegui import ui
 from nicegui.testing.user import User
-from panel_box import ControlServer, request_line, table_rows
 
 from appliance.datadir import DataDir
+from tests.ui.panel_box import ControlServer, request_line, table_rows
 from ui.api_log import ApiSummary
 from ui.components.request_log import summary_text
 

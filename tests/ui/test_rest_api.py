@@ -9,9 +9,9 @@ import httpx
 import pytest
 from nicegui import app
 from nicegui.testing.user import User
-from panel_box import BOT_1_REQUESTS, ControlServer, risk_trip
 
 from appliance.datadir import DataDir
+from tests.ui.panel_box import BOT_1_REQUESTS, ControlServer, risk_trip
 
 
 async def test_health_reports_the_asset_and_both_bot_states(user: User) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
-from panel_box import fill, risk_trip, write_bot_2_events
 
 from appliance.datadir import DataDir
 from appliance.ledger import open_orders_from_events, positions_from_events
 from appliance.store.database import StoreUnavailable
 from appliance.store.events import EventKind, EventLog, open_events, read_events
+from tests.ui.panel_box import fill, risk_trip, write_bot_2_events
 from ui.const import LogState
 from ui.snapshot import BotSnapshot, BoxReader, OrderView, PairView, PositionView
 

@@ -7,9 +7,8 @@ import os
 import time
 from pathlib import Path
 
-from panel_box import request_line
-
 from appliance.exchanges.api_log import ApiLog
+from tests.ui.panel_box import request_line
 from ui.api_log import (
     BLOCK_BYTES,
     FOLLOW_BYTES,

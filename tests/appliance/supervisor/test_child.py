@@ -13,7 +13,7 @@ import pytest
 
 from appliance.supervisor import child as child_module
 from appliance.supervisor.child import Child, ChildSpec, ChildState
-from appliance.supervisor.const import CRASH_LOOP_LIMIT
+from appliance.supervisor.const import BACKOFF_FIRST, CRASH_LOOP_LIMIT
 from appliance.supervisor.reaper import reap
 from appliance.supervisor.sandbox import Account
 
@@ -77,7 +77,7 @@ async def test_crash_loop_halts_the_child(tmp_path: Path, children: list[Child])
     os.kill(pid, signal.SIGKILL)
     assert c.state is ChildState.HALTED
     assert states.count(ChildState.BACKOFF) == CRASH_LOOP_LIMIT - 1
-    await asyncio.sleep(child_module.BACKOFF_FIRST + 0.5)
+    await asyncio.sleep(BACKOFF_FIRST + 0.5)
     assert c.state is ChildState.HALTED and c.pid is None
 
 
@@ -100,5 +100,5 @@ async def test_stop_asks_first_and_never_restarts(tmp_path: Path, children: list
     await c.stop()
     assert c.state is ChildState.STOPPED
     assert c.detail == "exited with 0"
-    await asyncio.sleep(child_module.BACKOFF_FIRST + 0.5)
+    await asyncio.sleep(BACKOFF_FIRST + 0.5)
     assert c.pid is None
