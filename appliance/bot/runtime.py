@@ -41,8 +41,6 @@ CYCLE_SECONDS = 1.0
 ORDER_BURST = 10
 ORDERS_PER_SECOND = 5.0
 """The rate budget for order requests on one exchange account, well inside Binance's."""
-
-
 SIGN_TIMEOUT_S = 0.5
 """Signing blocks the bot's event loop (ccxt's sign() is synchronous); a signature takes
 about 0.3 ms, so a signer silent this long is in trouble and the request is tried later."""
