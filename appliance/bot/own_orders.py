@@ -23,7 +23,7 @@ from appliance.ledger import open_orders_from_events
 from appliance.market.rules import MarketRules
 from appliance.orders.live import LiveOrder
 from appliance.store.events import Event, EventKind, EventLog
-from appliance.strategies.quote import Side
+from appliance.vocabulary import Side
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from appliance.risk.limits import RiskLimits
 from appliance.store import appliance_db
 from appliance.store.database import open_reader
 from appliance.store.events import EventKind, EventLog
-from appliance.strategies.quote import Quote, Side
 from appliance.strategies.registry import StrategyConfigError
+from appliance.vocabulary import Quote, Side
 from hsm.client import SignerClient
 
 log = logging.getLogger(__name__)

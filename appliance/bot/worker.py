@@ -39,8 +39,8 @@ from appliance.risk.verdict import StateChange, Trip
 from appliance.store.appliance_db import Pair
 from appliance.store.events import Event, EventKind, EventLog
 from appliance.strategies.holdings import Holdings
-from appliance.strategies.quote import Quote, Side
 from appliance.strategies.registry import build_strategy
+from appliance.vocabulary import Quote, Side
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from appliance.compliance.rules import ComplianceRules
 from appliance.compliance.self_trade import RestingOrder, crossing_order
 from appliance.risk.verdict import ALLOWED, Verdict, refused
 from appliance.risk.window import DailyWindow
-from appliance.strategies.quote import Side
+from appliance.vocabulary import Side
 
 
 class CancelCause(StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from appliance.strategies.quote import Side
+from appliance.vocabulary import Side
 
 
 class RestingOrder(Protocol):

@@ -12,9 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Iterable
 
-from appliance.strategies.quote import Side
-
-Level = tuple[int, int]
+from appliance.vocabulary import Level, Side
 
 
 class BookGap(Exception):

@@ -7,11 +7,11 @@ from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from fractions import Fraction
 
-from appliance.market.book import Book, Level
+from appliance.market.book import Book
 from appliance.market.tape import TradeTape
 from appliance.market.view import MarketView, others_top
 from appliance.market.volatility import EwmaVolatility, RollingVolatility
-from appliance.strategies.quote import Side
+from appliance.vocabulary import Level, Side
 
 TAPE_CAPACITY = 1000
 VOLATILITY_WINDOW_S = 60.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from appliance.strategies.quote import Side
+from appliance.vocabulary import Side
 
 
 @dataclass(frozen=True, slots=True)

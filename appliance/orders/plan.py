@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, Field
 
 from appliance.orders.live import LiveOrder
-from appliance.strategies.quote import Quote, Side
+from appliance.vocabulary import Quote, Side
 
 
 class Tolerance(BaseModel):

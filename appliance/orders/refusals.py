@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from appliance.strategies.quote import Quote, Side
+from appliance.vocabulary import Quote, Side
 
 
 class Refusal(StrEnum):

@@ -17,7 +17,7 @@ from appliance.risk.exposure import ZERO, Exposure
 from appliance.risk.limits import RejectBurst, RiskLimits
 from appliance.risk.verdict import ALLOWED, StateChange, Trip, Verdict, refused
 from appliance.risk.window import DailyWindow, RollingWindow
-from appliance.strategies.quote import Side
+from appliance.vocabulary import Side
 
 HEALTH_TRIPS = {
     MarketHealth.STALE: TripKind.STALE_DATA,

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from appliance.market.rules import MarketRules
 from appliance.market.view import MarketView
 from appliance.strategies.holdings import Holdings
-from appliance.strategies.quote import Quote, Side
 from appliance.strategies.spread import BPS
+from appliance.vocabulary import Quote, Side
 
 MAX_LEVELS = 20
 

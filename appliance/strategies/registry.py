@@ -14,8 +14,8 @@ from appliance.market.view import MarketView
 from appliance.strategies.grid import Grid, GridParams
 from appliance.strategies.holdings import Holdings
 from appliance.strategies.ladder import LadderParams, ladder_quotes
-from appliance.strategies.quote import Quote, Side
 from appliance.strategies.spread import SpreadParams, spread_quotes
+from appliance.vocabulary import Quote, Side
 
 P = TypeVar("P", bound=BaseModel)
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from appliance.market.rules import MarketRules
 from appliance.market.view import MarketView
-from appliance.strategies.quote import Quote, Side
+from appliance.vocabulary import Quote, Side
 
 BPS = Fraction(1, 10_000)
 CENTI_BPS = 1_000_000

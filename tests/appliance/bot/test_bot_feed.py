@@ -16,7 +16,7 @@ from appliance.bot.worker import BOOK_DEPTH, SymbolWorker
 from appliance.market.rules import MarketRules
 from appliance.risk.const import SymbolState
 from appliance.store.events import EventKind, EventLog
-from appliance.strategies.quote import Side
+from appliance.vocabulary import Side
 from tests.appliance.bot.conftest import DIRECT, PAIR, active, post, resting, worker_for
 from tests.conftest import RunningSimulator
 

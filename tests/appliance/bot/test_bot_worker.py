@@ -16,7 +16,7 @@ from appliance.market.monitor import MarketHealth
 from appliance.market.rules import MarketRules
 from appliance.risk.const import SymbolState
 from appliance.store.events import EventKind, EventLog
-from appliance.strategies.quote import Quote, Side
+from appliance.vocabulary import Quote, Side
 from tests.appliance.bot.conftest import LIMITS, PAIR, active, cycle_until, resting, worker_for
 from tests.conftest import RunningSimulator
 

@@ -12,7 +12,7 @@ from appliance.compliance.rules import ComplianceRules
 from appliance.compliance.self_trade import would_self_trade
 from appliance.orders.live import LiveOrder
 from appliance.risk.window import DAY_S
-from appliance.strategies.quote import Quote, Side
+from appliance.vocabulary import Quote, Side
 
 MIDNIGHT = 20_000 * DAY_S  # a UTC midnight
 NOW = MIDNIGHT + 3600.0

@@ -20,8 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import appliance.market.book
-from appliance.market.book import Level
-from appliance.strategies.quote import Side
+from appliance.vocabulary import Level, Side
 
 SOURCE = Path(appliance.market.book.__file__).parent
 

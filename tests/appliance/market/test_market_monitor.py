@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from appliance.market.book import BookGap, Level
+from appliance.market.book import BookGap
 from appliance.market.monitor import MarketHealth, MarketMonitor
 from appliance.market.view import others_best
-from appliance.strategies.quote import Side
+from appliance.vocabulary import Level, Side
 
 BIDS = [(100, 4), (99, 3), (98, 7)]
 ASKS = [(102, 2), (103, 5), (104, 1)]

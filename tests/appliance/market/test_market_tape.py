@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from appliance.market.tape import TradeTape
-from appliance.strategies.quote import Side
+from appliance.vocabulary import Side
 
 
 def test_the_tape_keeps_only_the_latest_trades() -> None:

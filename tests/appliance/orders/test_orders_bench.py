@@ -22,8 +22,8 @@ from appliance.market.monitor import MarketMonitor
 from appliance.market.rules import MarketRules
 from appliance.orders.live import LiveOrder
 from appliance.orders.plan import Tolerance, plan_orders
-from appliance.strategies.quote import Quote
 from appliance.strategies.spread import SpreadParams, spread_quotes
+from appliance.vocabulary import Quote
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.bench

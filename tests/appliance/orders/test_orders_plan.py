@@ -9,7 +9,7 @@ from appliance.orders.budget import RateBudget
 from appliance.orders.live import LiveOrder
 from appliance.orders.plan import Tolerance, plan_orders
 from appliance.orders.refusals import Refusal, RefusalMemory
-from appliance.strategies.quote import Quote, Side
+from appliance.vocabulary import Quote, Side
 
 EXACT = Tolerance(price_ticks=0, min_size_ratio=1)
 

@@ -15,7 +15,7 @@ from appliance.risk.const import SymbolState, TripAction, TripKind
 from appliance.risk.guard import SymbolGuard, SymbolHalted
 from appliance.risk.limits import RejectBurst, RiskLimits
 from appliance.risk.verdict import StateChange, Trip
-from appliance.strategies.quote import Side
+from appliance.vocabulary import Side
 
 NOW = 1_750_000_000.0
 SYMBOL = "MTS/USDT"

@@ -14,7 +14,7 @@ from appliance.risk.const import DEFAULT_TRIP_ACTIONS, SymbolState, TripAction, 
 from appliance.risk.guard import SymbolGuard
 from appliance.risk.limits import RejectBurst, RiskLimits
 from appliance.risk.window import DAY_S
-from appliance.strategies.quote import Side
+from appliance.vocabulary import Side
 
 MIDNIGHT = 20_000 * DAY_S  # a UTC midnight
 NOW = MIDNIGHT + 3600.0

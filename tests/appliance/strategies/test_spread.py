@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from appliance.market.rules import MarketRules
 from appliance.market.view import MarketView, others_best
-from appliance.strategies.quote import Side
 from appliance.strategies.spread import SpreadParams, spread_quotes
+from appliance.vocabulary import Side
 
 RULES = MarketRules("MTS/USDT", "MTS", "USDT", Decimal("0.0001"), Decimal("0.1"), Decimal("5"))
 PARAMS = SpreadParams(half_spread_bps=10, order_size=Decimal(20), max_inventory=Decimal(2000),

@@ -14,7 +14,7 @@ from appliance.market.rules import MarketRules
 from appliance.market.view import MarketView
 from appliance.strategies.grid import Grid, GridParams
 from appliance.strategies.holdings import Holdings
-from appliance.strategies.quote import Quote, Side
+from appliance.vocabulary import Quote, Side
 
 RULES = MarketRules("MTS/USDT", "MTS", "USDT", Decimal("0.0001"), Decimal("0.1"), Decimal("5"))
 PARAMS = GridParams(levels=3, order_size=Decimal(100), step_bps=Decimal(50))

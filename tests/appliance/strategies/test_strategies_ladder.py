@@ -21,7 +21,7 @@ from appliance.strategies.ladder import (
     ladder_quotes,
     side_scales,
 )
-from appliance.strategies.quote import Quote, Side
+from appliance.vocabulary import Quote, Side
 
 RULES = MarketRules("MTS/USDT", "MTS", "USDT", Decimal("0.0001"), Decimal("0.1"), Decimal("5"))
 PARAMS = LadderParams(bin_step=50, price_down_pct_limit=Decimal("0.02"),

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from appliance.market.rules import MarketRules
 from appliance.market.view import MarketView
 from appliance.strategies.holdings import Holdings
-from appliance.strategies.quote import Side
 from appliance.strategies.registry import STRATEGIES, StrategyConfigError, build_strategy
+from appliance.vocabulary import Side
 
 RULES = MarketRules("MTS/USDT", "MTS", "USDT", Decimal("0.0001"), Decimal("0.1"), Decimal("5"))
 PARAMS: dict[str, dict[str, Any]] = {
