@@ -70,7 +70,7 @@ cmd_run() {
 cmd_test() {
   setup
   log "ruff"
-  "$VENV/bin/ruff" check appliance hsm ui provisioning tests
+  "$VENV/bin/ruff" check appliance hsm ui provisioning simulator tests
   log "mypy"
   "$VENV/bin/mypy"
   log "pytest"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 # Folders whose files never reach the image: changing them must not force a rebuild.
-NOT_IN_IMAGE = ("tests",)
+NOT_IN_IMAGE = ("tests", "simulator")
 
 
 def source_files(repo: Path) -> list[PurePosixPath]:

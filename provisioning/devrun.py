@@ -28,7 +28,7 @@ STOP_WAIT = 60.0
 def start_simulator(simdata: Path, port: int) -> tuple[subprocess.Popen[str], str]:
     """Start the simulator on loopback and return it with its base URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "appliance.exchanges.simulator", "--host", "127.0.0.1",
+        [sys.executable, "-m", "simulator", "--host", "127.0.0.1",
          "--port", str(port), "--state", str(simdata)],
         stdout=subprocess.PIPE, text=True, start_new_session=True)
     assert process.stdout is not None

@@ -26,7 +26,7 @@ class RunningSimulator:
 def start_simulator(state: Path, *extra: str) -> RunningSimulator:
     """Start the exchange simulator on a free loopback port and wait until it listens."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "appliance.exchanges.simulator",
+        [sys.executable, "-m", "simulator",
          "--host", "127.0.0.1", "--port", "0", "--state", str(state), *extra],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
     )

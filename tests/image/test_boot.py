@@ -9,6 +9,7 @@ network, so the box reaches a simulator on the host's loopback and the test reac
 from __future__ import annotations
 
 import copy
+import fnmatch
 import importlib.util
 import json
 import os
@@ -45,6 +46,7 @@ STOP_GRACE = 45.0
 """Seconds the box may take to stop on SIGTERM: bots cancel their orders (20 s at most),
 then children get SIGTERM (5 s at most), plus margin for a loaded machine."""
 OUTPUT_TAIL = 8000
+PYTHON_MODULE_SUFFIXES = (".py", ".pyc", ".so")
 
 DEFAULT_CAPABILITIES = [
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
@@ -56,7 +58,7 @@ each child under its own uid, CHOWN and FOWNER to hand it its folders."""
 
 SMOKE_SCRIPT = """
 import os, subprocess
-import appliance, hsm, ui, provisioning, ccxt, nicegui, pkcs11, pyudev, sqlite_utils, psutil
+import appliance, hsm, ui, provisioning, ccxt, nicegui, pkcs11, pyudev, sqlite_utils
 import ssl, sqlite3, zoneinfo
 import ccxt.async_support, uvloop, cryptography.hazmat.primitives.asymmetric.ed25519
 
@@ -74,10 +76,10 @@ print('trusted CAs', ssl.create_default_context().cert_store_stats()['x509_ca'] 
 print('bytecode', all(os.path.exists(m.__cached__) for m in (ccxt, nicegui, appliance, ssl)))
 print('sqlite', sqlite3.connect(':memory:').execute('select 6 * 7').fetchone()[0])
 print('zone', zoneinfo.ZoneInfo('Asia/Singapore').key)
-print('processes', psutil.Process().pid)
-import appliance.market.book, appliance.strategies.ladder, appliance.exchanges.simulator.matching
+print('pid', os.getpid())
+import appliance.market.book, appliance.strategies.ladder
 print('compiled', all(m.__file__.endswith('.so') for m in (appliance.market.book,
-      appliance.strategies.ladder, appliance.exchanges.simulator.matching)))
+      appliance.strategies.ladder)))
 """
 
 
@@ -249,9 +251,26 @@ def test_image_holds_the_box_and_its_native_libraries(boot: Boot, tmp_path: Path
         "bytecode True",
         "sqlite 42",
         "zone Asia/Singapore",
-        "processes 1",
+        "pid 1",
         "compiled True",
     ]
+
+
+def simulator_paths(rootfs: Path) -> list[str]:
+    """Return the root's Python modules below a folder named simulator, and any simulator*.so."""
+    found: list[str] = []
+    for folder, _, files in os.walk(rootfs):
+        relative = Path(folder).relative_to(rootfs)
+        in_package = "simulator" in relative.parts
+        found.extend(str(relative / name) for name in files
+                     if (in_package and name.endswith(PYTHON_MODULE_SUFFIXES))
+                     or fnmatch.fnmatch(name, "simulator*.so"))
+    return sorted(found)
+
+
+def test_image_ships_no_simulator(unpacked: Path) -> None:
+    """The development simulator is a tool beside the product: the image holds none of it."""
+    assert simulator_paths(unpacked / "rootfs") == []
 
 
 def health(port: int) -> dict[str, Any] | None:
