@@ -19,6 +19,7 @@ from typing import BinaryIO, NoReturn
 import uvloop
 
 from appliance.datadir import DataDir
+from appliance.pacing.token_bucket import RateSpecError
 from hsm.access import AccessPolicy, AccessSpecError
 from hsm.agent import SignerAgent
 from hsm.audit import AuditLog
@@ -35,7 +36,7 @@ from hsm.keyops import TokenOps
 from hsm.login_ops import LoginOp, LoginOps
 from hsm.ops import Access, Audit, Op
 from hsm.pinguard import LockedOut, PinGuard
-from hsm.ratelimit import CallerRateLimit, RateSpecError
+from hsm.ratelimit import CallerRateLimit
 from hsm.server import serve_signer
 from hsm.softhsm import SOFTHSM_MODULE, is_softhsm, use_config
 from hsm.token import Token, TokenError, WrongPin

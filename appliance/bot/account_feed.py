@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from appliance.bot.feed import Backoff, follow
+from appliance.bot.feed import FIRST_RETRY_S, MAX_RETRY_S, follow
+from appliance.pacing.backoff import Backoff
 
 
 def streams_account(client: Any) -> bool:
@@ -31,8 +32,8 @@ class AccountFeed:
         """How many times the stream failed: updates may have been missed at each."""
         self.live = False
         """Whether the stream delivered since its last failure (so it is subscribed)."""
-        self.order_backoff = Backoff()
-        self.fill_backoff = Backoff()
+        self.order_backoff = Backoff(FIRST_RETRY_S, MAX_RETRY_S)
+        self.fill_backoff = Backoff(FIRST_RETRY_S, MAX_RETRY_S)
         self._client = client
 
     async def run(self) -> None:

@@ -1,4 +1,4 @@
-"""Market data over websockets: a worker's book and trade tape fed by ccxt.pro streams.
+"""Market data over websockets: a worker's book and public trades fed by ccxt.pro streams.
 
 ccxt.pro keeps the book in step itself (a REST snapshot, then the depth diffs, and a fresh
 snapshot after a gap or a reconnect); the feed hands the worker the top of the book each time
@@ -15,6 +15,8 @@ from typing import Any
 
 import ccxt.async_support as ccxt_async
 
+from appliance.pacing.backoff import Backoff
+
 log = logging.getLogger(__name__)
 
 FIRST_RETRY_S = 0.5
@@ -25,28 +27,6 @@ MAX_RETRY_S = 30.0
 def streams_market(client: Any) -> bool:
     """Return whether `client` can stream an order book (ccxt.pro), else it is polled."""
     return bool(getattr(client, "has", {}).get("watchOrderBook"))
-
-
-class Backoff:
-    """Delays that double after each failure, from `first_s` up to `cap_s`, until a success."""
-
-    def __init__(self, first_s: float = FIRST_RETRY_S, cap_s: float = MAX_RETRY_S) -> None:
-        self.first_s = first_s
-        self.cap_s = cap_s
-        self.failures = 0
-        self.retries = 0
-        """Every retry so far, successes notwithstanding."""
-
-    def next_delay(self) -> float:
-        """Return how long to wait before the next try, and count this failure."""
-        delay = min(self.cap_s, self.first_s * 2.0 ** min(self.failures, 32))
-        self.failures += 1
-        self.retries += 1
-        return delay
-
-    def reset(self) -> None:
-        """Start from the first delay again: the stream delivered."""
-        self.failures = 0
 
 
 async def follow(
@@ -83,8 +63,8 @@ class MarketFeed:
         self._client = client
         self._on_book = on_book
         self._on_trades = on_trades
-        self.book_backoff = Backoff()
-        self.trade_backoff = Backoff()
+        self.book_backoff = Backoff(FIRST_RETRY_S, MAX_RETRY_S)
+        self.trade_backoff = Backoff(FIRST_RETRY_S, MAX_RETRY_S)
 
     async def run(self) -> None:
         """Follow the book and the trades of the symbol until cancelled."""

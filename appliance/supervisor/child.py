@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.ipc import IpcClient, IpcError
+from appliance.pacing.backoff import Backoff
 from appliance.supervisor.const import (
     BACKOFF_FIRST,
     BACKOFF_MAX,
@@ -78,6 +79,7 @@ class Child:
         self._control: IpcClient | None = None
         self._started_at = 0.0
         self._deaths: deque[float] = deque(maxlen=CRASH_LOOP_LIMIT)
+        self._backoff = Backoff(BACKOFF_FIRST, BACKOFF_MAX)
         self._exited = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -142,7 +144,7 @@ class Child:
             self._set(ChildState.HALTED, f"{why}; {CRASH_LOOP_LIMIT} deaths in a row — "
                                          "see its log, then start it again")
             return
-        delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (len(self._deaths) - 1))
+        delay = self._backoff.delay(len(self._deaths))
         self._set(ChildState.BACKOFF, f"{why}; restarting in {delay:.0f} s")
         self._spawn(self._restart_after(delay))
 

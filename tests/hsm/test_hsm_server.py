@@ -43,7 +43,7 @@ async def serve(tmp_path: Path, guards: Guards) -> AsyncIterator[Served]:
         return "released"
 
     audit = AuditLog(tmp_path / "audit.log")
-    agent = SignerAgent({}, AccessPolicy.parse([]), audit, CallerRateLimit(1e9, 1e9),
+    agent = SignerAgent({}, AccessPolicy.parse([]), audit, CallerRateLimit(1e9, 10**9),
                         extra_ops={"held": Op(held, Access.ANYONE, Audit.QUIET)})
     listening = await SignerSocket.open(agent, tmp_path / "run" / "signer.sock", guards)
     try:
