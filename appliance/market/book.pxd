@@ -9,8 +9,6 @@ cdef class _Ladder:
     cdef list keys
 
     cdef void load(self, object levels)
-    cdef void set(self, object price, object lots)
-    cdef void clear(self)
     cdef object best(self)
     cdef object best_lots(self)
     cdef list top(self, Py_ssize_t n)
@@ -19,6 +17,5 @@ cdef class _Ladder:
 cdef class Book:
     cdef readonly str symbol
     cdef readonly long long last_update_id
-    cdef readonly bint synced
     cdef _Ladder _bids
     cdef _Ladder _asks

@@ -1,22 +1,18 @@
 # cython: annotation_typing=False
-"""An L2 order book kept from a depth snapshot and Binance-style diff-depth deltas.
+"""An L2 order book of one symbol, replaced whole by each depth snapshot.
 
+ccxt.pro keeps the exchange's book in step (a REST snapshot, then the depth diffs, and a fresh
+snapshot after a gap); the box takes the top of that book as a snapshot each time it changes.
 Written in Cython's pure-Python mode: interpreted in development, compiled for the image with
 the C types declared beside it in `book.pxd`. Each side keeps a dict (price_ticks → lots) and
-a sorted list of keys with the best price last, so the best price is read in O(1) and most
-updates, which land near the touch, move only a few list entries.
+a sorted list of keys with the best price last, so the best price is read in O(1).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
 from collections.abc import Iterable
 
 from appliance.vocabulary import Level, Side
-
-
-class BookGap(Exception):
-    """Deltas were missed, so the book no longer matches the exchange's."""
 
 
 class _Ladder:
@@ -31,22 +27,6 @@ class _Ladder:
         """Replace every level with `levels`: a repeated price keeps its last size, 0 lots none."""
         self.lots = {price: lots for price, lots in dict(levels).items() if _checked(price, lots)}
         self.keys = sorted([self.sign * price for price in self.lots])
-
-    def set(self, price: int, lots: int) -> None:
-        """Set the lots resting at `price`; 0 lots removes the level."""
-        key = self.sign * price
-        if lots == 0:
-            if self.lots.pop(price, 0):
-                del self.keys[bisect_left(self.keys, key)]
-        elif _checked(price, lots):
-            if price not in self.lots:
-                insort(self.keys, key)
-            self.lots[price] = lots
-
-    def clear(self) -> None:
-        """Drop every level."""
-        self.lots = {}
-        self.keys = []
 
     def best(self) -> int | None:
         """Return the best price, or None when the side is empty."""
@@ -76,12 +56,11 @@ def _checked(price: int, lots: int) -> bool:
 
 
 class Book:
-    """Bids and asks of one symbol, in ticks and lots, kept in step with the exchange's ids."""
+    """Bids and asks of one symbol in ticks and lots, with the exchange's id of the snapshot."""
 
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
         self.last_update_id = -1
-        self.synced = False
         self._bids = _Ladder(1)
         self._asks = _Ladder(-1)
 
@@ -92,35 +71,6 @@ class Book:
         self._bids.load(bids)
         self._asks.load(asks)
         self.last_update_id = update_id
-        self.synced = True
-
-    def apply_delta(
-        self, first_update_id: int, final_update_id: int,
-        bids: Iterable[Level], asks: Iterable[Level],
-    ) -> bool:
-        """Apply a diff-depth event; return False when it is wholly older than the book.
-
-        Raise BookGap, and empty the book, when updates between the book and the event are
-        missing: the caller must apply a fresh snapshot before any further delta.
-        """
-        if not self.synced:
-            raise BookGap(f"{self.symbol}: the book has no snapshot since it started or lost "
-                          "updates; fetch a depth snapshot and apply it before any delta")
-        if final_update_id <= self.last_update_id:
-            return False
-        if first_update_id > self.last_update_id + 1:
-            missing = f"{self.last_update_id + 1}..{first_update_id - 1}"
-            self._bids.clear()
-            self._asks.clear()
-            self.synced = False
-            raise BookGap(f"{self.symbol}: depth updates {missing} were missed; fetch a depth "
-                          "snapshot and apply it, then the deltas that follow it")
-        for price, lots in bids:
-            self._bids.set(price, lots)
-        for price, lots in asks:
-            self._asks.set(price, lots)
-        self.last_update_id = final_update_id
-        return True
 
     @property
     def best_bid(self) -> int | None:

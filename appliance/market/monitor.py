@@ -1,4 +1,4 @@
-"""Everything a worker knows about one market: its book, its trades, its volatility, its health."""
+"""Everything a worker knows about one market: its book, its volatility, its health."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ from enum import StrEnum
 from fractions import Fraction
 
 from appliance.market.book import Book
-from appliance.market.tape import TradeTape
 from appliance.market.view import MarketView, others_top
 from appliance.market.volatility import EwmaVolatility, RollingVolatility
 from appliance.vocabulary import Level, Side
 
-TAPE_CAPACITY = 1000
 VOLATILITY_WINDOW_S = 60.0
 VOLATILITY_HALFLIFE_S = 30.0
 
@@ -28,23 +26,21 @@ class MarketHealth(StrEnum):
 
 
 class MarketMonitor:
-    """The book, trade tape and volatility of one symbol, fed by market data as it arrives.
+    """The book and volatility of one symbol, fed by depth snapshots as they arrive.
 
-    Volatility is sampled at the mid of every book change that leaves a two-sided, uncrossed
-    book.
+    Volatility, rolling and EWMA, is sampled at the mid of every snapshot that leaves a
+    two-sided, uncrossed book.
     """
 
     def __init__(
         self,
         symbol: str,
         *,
-        tape_capacity: int = TAPE_CAPACITY,
         volatility_window_s: float = VOLATILITY_WINDOW_S,
         volatility_halflife_s: float = VOLATILITY_HALFLIFE_S,
     ) -> None:
         self.symbol = symbol
         self.book = Book(symbol)
-        self.tape = TradeTape(tape_capacity)
         self.rolling = RollingVolatility(volatility_window_s)
         self.ewma = EwmaVolatility(volatility_halflife_s)
         self._updated = -math.inf
@@ -55,23 +51,6 @@ class MarketMonitor:
         """Replace the book with a depth snapshot received at `now`."""
         self.book.apply_snapshot(update_id, bids, asks)
         self._changed(now)
-
-    def on_delta(
-        self, now: float, first_update_id: int, final_update_id: int,
-        bids: Iterable[Level], asks: Iterable[Level],
-    ) -> bool:
-        """Apply a depth delta received at `now`; return False when it was older than the book.
-
-        BookGap propagates: apply a fresh snapshot, then the deltas that follow it.
-        """
-        applied = self.book.apply_delta(first_update_id, final_update_id, bids, asks)
-        if applied:
-            self._changed(now)
-        return applied
-
-    def on_trade(self, now: float, price_ticks: int, lots: int, taker_side: Side) -> None:
-        """Record a public trade seen at `now`."""
-        self.tape.record(now, price_ticks, lots, taker_side)
 
     def age(self, now: float) -> float:
         """Return the seconds since the book last changed (infinite before the first snapshot)."""
@@ -104,7 +83,8 @@ class MarketMonitor:
         ask = others_top(self.book.levels(Side.SELL, len(own_asks) + 1), own_asks)
         if bid is None or ask is None:
             return None
-        return MarketView(bid[0], ask[0], bid[1], ask[1], self.rolling.bps, self.age(now))
+        return MarketView(bid[0], ask[0], bid[1], ask[1], volatility_bps=self.rolling.bps,
+                          ewma_volatility_bps=self.ewma.bps, age=self.age(now))
 
     def _changed(self, now: float) -> None:
         self._updated = now

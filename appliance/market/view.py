@@ -12,8 +12,9 @@ from fractions import Fraction
 class MarketView:
     """Best bid and ask of other participants in ticks, their lots, and how lively the market is.
 
-    `volatility_bps` is in basis points per square root of a second; `age` is the seconds since
-    the book last changed.
+    `volatility_bps` (over a rolling window) and `ewma_volatility_bps` (weights halving every
+    half-life) are in basis points per square root of a second; `age` is the seconds since the
+    book last changed.
     """
 
     best_bid: int
@@ -21,20 +22,13 @@ class MarketView:
     bid_lots: int = 0
     ask_lots: int = 0
     volatility_bps: float = 0.0
+    ewma_volatility_bps: float = 0.0
     age: float = 0.0
 
     @property
     def mid(self) -> Fraction:
         """Return the mid price in ticks (may fall between two ticks)."""
         return Fraction(self.best_bid + self.best_ask, 2)
-
-    @property
-    def microprice(self) -> Fraction:
-        """Return the size-weighted mid in ticks: nearer the side with fewer lots behind it."""
-        total = self.bid_lots + self.ask_lots
-        if total == 0:
-            return self.mid
-        return Fraction(self.best_bid * self.ask_lots + self.best_ask * self.bid_lots, total)
 
     @property
     def spread(self) -> int:

@@ -1,4 +1,4 @@
-"""The L2 book follows snapshots and diff-depth deltas exactly as a plain dict of levels would.
+"""The L2 book holds each depth snapshot exactly as a plain dict of levels would.
 
 Every test runs twice: on the module as the interpreter reads it and as Cython compiles it.
 """
@@ -10,10 +10,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 from hypothesis import given
@@ -25,9 +23,7 @@ from appliance.vocabulary import Level, Side
 SOURCE = Path(appliance.market.book.__file__).parent
 
 levels = st.lists(st.tuples(st.integers(1, 40), st.integers(0, 5)), max_size=8)
-snapshots = st.tuples(st.just("snapshot"), st.integers(-2, 5), st.integers(0, 0), levels, levels)
-# (kind, first id relative to the book's next id, how many ids the delta spans, bids, asks)
-deltas = st.tuples(st.just("delta"), st.integers(-3, 2), st.integers(0, 3), levels, levels)
+snapshots = st.tuples(st.integers(0, 10**6), levels, levels)
 
 
 @pytest.fixture(scope="module")
@@ -57,105 +53,29 @@ def book_module(request: pytest.FixtureRequest) -> ModuleType:
     return module
 
 
-@dataclass
-class NaiveBook:
-    """The rules of Binance's diff-depth stream written as plainly as possible."""
-
-    bids: dict[int, int] = field(default_factory=dict)
-    asks: dict[int, int] = field(default_factory=dict)
-    last: int = -1
-    synced: bool = False
-
-    def snapshot(self, update_id: int, bids: list[Level], asks: list[Level]) -> None:
-        self.bids = {p: q for p, q in dict(bids).items() if q}
-        self.asks = {p: q for p, q in dict(asks).items() if q}
-        self.last, self.synced = update_id, True
-
-    def delta(self, first: int, final: int, bids: list[Level], asks: list[Level]) -> str:
-        if not self.synced:
-            return "gap"
-        if final <= self.last:
-            return "ignored"
-        if first > self.last + 1:
-            self.bids, self.asks, self.synced = {}, {}, False
-            return "gap"
-        for side, changes in ((self.bids, bids), (self.asks, asks)):
-            for price, lots in changes:
-                if lots:
-                    side[price] = lots
-                else:
-                    side.pop(price, None)
-        self.last = final
-        return "applied"
+def plain(levels: list[Level]) -> dict[int, int]:
+    """Return the levels as a dict: a repeated price keeps its last size, 0 lots none."""
+    return {price: lots for price, lots in dict(levels).items() if lots}
 
 
-def outcome(book_module: ModuleType, book: Any, first: int, final: int, bids: list[Level],
-            asks: list[Level]) -> str:
-    try:
-        return "applied" if book.apply_delta(first, final, bids, asks) else "ignored"
-    except book_module.BookGap:
-        return "gap"
-
-
-def assert_same(book: Any, model: NaiveBook) -> None:
-    assert book.levels(Side.BUY, 100) == sorted(model.bids.items(), reverse=True)
-    assert book.levels(Side.SELL, 100) == sorted(model.asks.items())
-    assert book.best_bid == max(model.bids, default=None)
-    assert book.best_ask == min(model.asks, default=None)
-    assert book.best_bid_lots == model.bids.get(max(model.bids, default=0), 0)
-    assert book.best_ask_lots == model.asks.get(min(model.asks, default=0), 0)
-    assert book.empty == (not model.bids or not model.asks)
-    assert book.crossed == bool(model.bids and model.asks and max(model.bids) >= min(model.asks))
-    assert book.synced == model.synced
-    if model.synced:
-        assert book.last_update_id == model.last
-
-
-@given(st.lists(st.one_of(snapshots, deltas), max_size=40))
-def test_snapshots_and_deltas_match_a_plain_dict_model(
-    book_module: ModuleType, events: list[tuple[str, int, int, list[Level], list[Level]]],
-) -> None:
-    book, model = book_module.Book("MTS/USDT"), NaiveBook()
-    for kind, offset, span, bids, asks in events:
-        if kind == "snapshot":
-            update_id = max(0, model.last + offset)
-            book.apply_snapshot(update_id, bids, asks)
-            model.snapshot(update_id, bids, asks)
-        else:
-            first = model.last + 1 + offset
-            expected = model.delta(first, first + span, bids, asks)
-            assert outcome(book_module, book, first, first + span, bids, asks) == expected
-        assert_same(book, model)
-
-
-def test_a_gap_asks_for_a_snapshot_and_a_snapshot_recovers(book_module: ModuleType) -> None:
-    book = book_module.Book("MTS/USDT")
-    book.apply_snapshot(100, [(99, 5)], [(101, 5)])
-    missed = r"MTS/USDT: depth updates 101\.\.102 were missed; fetch a depth snapshot"
-    with pytest.raises(book_module.BookGap, match=missed):
-        book.apply_delta(103, 104, [(100, 1)], [])
-    assert book.empty and not book.synced
-    with pytest.raises(book_module.BookGap, match="snapshot"):
-        book.apply_delta(105, 105, [], [])
-    book.apply_snapshot(104, [(99, 5), (100, 1)], [(101, 5)])
-    assert book.apply_delta(104, 105, [], [(101, 0), (102, 3)])
-    assert (book.best_bid, book.best_ask, book.best_ask_lots) == (100, 102, 3)
-
-
-def test_a_delta_before_any_snapshot_asks_for_one(book_module: ModuleType) -> None:
-    with pytest.raises(book_module.BookGap, match="snapshot"):
-        book_module.Book("MTS/USDT").apply_delta(1, 1, [(99, 1)], [])
-
-
-def test_deltas_older_than_the_snapshot_are_ignored_and_a_straddling_one_applies(
-    book_module: ModuleType,
+@given(st.lists(snapshots, min_size=1, max_size=20))
+def test_each_snapshot_replaces_the_book_as_a_plain_dict_would(
+    book_module: ModuleType, events: list[tuple[int, list[Level], list[Level]]],
 ) -> None:
     book = book_module.Book("MTS/USDT")
-    book.apply_snapshot(100, [(99, 5)], [(101, 5)])
-    assert not book.apply_delta(95, 100, [(99, 0)], [])
-    assert book.best_bid == 99
-    assert book.apply_delta(98, 103, [(99, 0), (98, 2)], [])
-    assert (book.best_bid, book.last_update_id) == (98, 103)
+    for update_id, bids, asks in events:
+        book.apply_snapshot(update_id, bids, asks)
+        want_bids, want_asks = plain(bids), plain(asks)
+        assert book.levels(Side.BUY, 100) == sorted(want_bids.items(), reverse=True)
+        assert book.levels(Side.SELL, 100) == sorted(want_asks.items())
+        assert book.best_bid == max(want_bids, default=None)
+        assert book.best_ask == min(want_asks, default=None)
+        assert book.best_bid_lots == want_bids.get(max(want_bids, default=0), 0)
+        assert book.best_ask_lots == want_asks.get(min(want_asks, default=0), 0)
+        assert book.empty == (not want_bids or not want_asks)
+        assert book.crossed == bool(want_bids and want_asks
+                                    and max(want_bids) >= min(want_asks))
+        assert book.last_update_id == update_id
 
 
 def test_levels_are_best_first_and_cut_at_n(book_module: ModuleType) -> None:
@@ -170,9 +90,9 @@ def test_a_locked_book_counts_as_crossed(book_module: ModuleType) -> None:
     book = book_module.Book("MTS/USDT")
     book.apply_snapshot(1, [(100, 1)], [(101, 1)])
     assert not book.crossed
-    book.apply_delta(2, 2, [(101, 1)], [])
+    book.apply_snapshot(2, [(101, 1), (100, 1)], [(101, 1)])
     assert book.crossed
-    book.apply_delta(3, 3, [], [(101, 0)])
+    book.apply_snapshot(3, [(101, 1), (100, 1)], [(101, 0)])
     assert not book.crossed and book.empty
 
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from appliance.market.book import BookGap
 from appliance.market.monitor import MarketHealth, MarketMonitor
 from appliance.market.view import others_best
 from appliance.vocabulary import Level, Side
@@ -28,15 +25,8 @@ def test_health_turns_stale_exactly_at_the_threshold() -> None:
     monitor = monitor_at(100.0)
     assert monitor.health(102.25, stale_after_s=2.5) is MarketHealth.OK
     assert monitor.health(102.5, stale_after_s=2.5) is MarketHealth.STALE
-    monitor.on_delta(102.5, 11, 11, [(100, 5)], [])
+    monitor.on_snapshot(102.5, 11, [(100, 5), *BIDS[1:]], ASKS)
     assert monitor.health(102.5, stale_after_s=2.5) is MarketHealth.OK
-
-
-def test_a_delta_older_than_the_book_does_not_refresh_it() -> None:
-    monitor = monitor_at(100.0)
-    assert not monitor.on_delta(105.0, 8, 10, [(101, 1)], [])
-    assert monitor.health(105.0, stale_after_s=5.0) is MarketHealth.STALE
-    assert monitor.age(105.0) == 5.0
 
 
 def test_health_before_any_data_is_stale() -> None:
@@ -48,33 +38,25 @@ def test_health_before_any_data_is_stale() -> None:
 
 def test_health_reports_a_missing_side_and_a_crossed_book() -> None:
     monitor = monitor_at(100.0)
-    monitor.on_delta(100.5, 11, 11, [], [(102, 0), (103, 0), (104, 0)])
-    assert monitor.health(100.5, stale_after_s=5.0) is MarketHealth.EMPTY
-    monitor.on_delta(101.0, 12, 12, [], [(100, 1)])
-    assert monitor.health(101.0, stale_after_s=5.0) is MarketHealth.CROSSED
-
-
-def test_a_gap_empties_the_book_until_a_snapshot_arrives() -> None:
-    monitor = monitor_at(100.0)
-    with pytest.raises(BookGap):
-        monitor.on_delta(100.5, 13, 14, [], [])
+    monitor.on_snapshot(100.5, 11, BIDS, [])
     assert monitor.health(100.5, stale_after_s=5.0) is MarketHealth.EMPTY
     assert monitor.view(100.5) is None
-    monitor.on_snapshot(101.0, 14, BIDS, ASKS)
-    assert monitor.health(101.0, stale_after_s=5.0) is MarketHealth.OK
+    monitor.on_snapshot(101.0, 12, BIDS, [(100, 1)])
+    assert monitor.health(101.0, stale_after_s=5.0) is MarketHealth.CROSSED
+    monitor.on_snapshot(101.5, 13, BIDS, ASKS)
+    assert monitor.health(101.5, stale_after_s=5.0) is MarketHealth.OK
 
 
 def test_the_view_carries_sizes_age_and_volatility() -> None:
     monitor = monitor_at(100.0)
     for i in range(1, 6):
-        monitor.on_delta(100.0 + i, 10 + i, 10 + i, [(101, 1)] if i % 2 else [(101, 0)], [])
+        monitor.on_snapshot(100.0 + i, 10 + i, [(101, 1), *BIDS] if i % 2 else BIDS, ASKS)
     view = monitor.view(107.5)
     assert view is not None
     assert (view.best_bid, view.best_ask, view.bid_lots, view.ask_lots) == (101, 102, 1, 2)
     assert view.age == 2.5
     assert view.volatility_bps == monitor.rolling.bps > 0.0
-    assert monitor.ewma.bps > 0.0
-    assert view.microprice == Fraction(101 * 2 + 102 * 1, 3)
+    assert view.ewma_volatility_bps == monitor.ewma.bps > 0.0
 
 
 def test_own_orders_are_taken_out_before_the_best_prices() -> None:
@@ -92,10 +74,3 @@ def test_own_bids_out_agree_with_the_whole_book(own: list[Level]) -> None:
     expected = others_best(monitor.book.levels(Side.BUY, 100), own)
     assert (view.best_bid if view else None) == expected
 
-
-def test_trades_go_on_the_tape() -> None:
-    monitor = monitor_at(100.0)
-    monitor.on_trade(100.2, 102, 3, Side.BUY)
-    monitor.on_trade(100.4, 100, 1, Side.SELL)
-    assert monitor.tape.last_price == 100
-    assert monitor.tape.volume(100.4, 1.0) == 4

@@ -6,7 +6,6 @@ own outside market (seeded), then both policies replay the very same path.
 
 from __future__ import annotations
 
-import itertools
 import json
 import statistics
 import time
@@ -15,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from appliance.exchanges.simulator.exchange import SpotExchange
-from appliance.exchanges.simulator.listing import parse_market
-from appliance.exchanges.simulator.market import BackgroundMarket
 from appliance.market.monitor import MarketMonitor
 from appliance.market.rules import MarketRules
 from appliance.orders.live import LiveOrder
 from appliance.orders.plan import Tolerance, plan_orders
 from appliance.strategies.spread import SpreadParams, spread_quotes
 from appliance.vocabulary import Quote
+from simulator.exchange import SpotExchange
+from simulator.listing import parse_market
+from simulator.market import BackgroundMarket
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.bench
@@ -57,12 +56,6 @@ def levels(raw: list[list[int]]) -> Levels:
     return [(int(price), int(lots)) for price, lots in raw]
 
 
-def changed(before: Levels, after: Levels) -> Levels:
-    """Return the levels of a depth delta: new sizes, and 0 for levels that went away."""
-    old, new = dict(before), dict(after)
-    return [(p, new.get(p, 0)) for p in sorted(old.keys() | new.keys()) if old.get(p) != new.get(p)]
-
-
 def as_live(quotes: list[Quote], start: int) -> list[LiveOrder]:
     return [LiveOrder(f"c{start + i}", q.side, q.price_ticks, q.size_lots, f"o{start + i}")
             for i, q in enumerate(quotes)]
@@ -70,17 +63,16 @@ def as_live(quotes: list[Quote], start: int) -> list[LiveOrder]:
 
 def test_order_manager_messages_and_event_to_intent_latency() -> None:
     path = record_path(REPO / "build" / "bench" / "market-path.json")
-    # The exchange sends deltas; derive them from the recorded books before the clock starts.
-    deltas = [(changed(before[0], after[0]), changed(before[1], after[1]))
-              for before, after in itertools.pairwise(path)]
+    # ccxt.pro keeps the book; the box takes its top as a snapshot at every change.
+    events = path[1:]
     monitor = MarketMonitor(RULES.symbol)
     monitor.on_snapshot(0.0, 1, *path[0])
     managed = naive = sent = naive_live = 0
     live: list[LiveOrder] = []
     latencies: list[int] = []
-    for update_id, (bids, asks) in enumerate(deltas, start=2):
+    for update_id, (bids, asks) in enumerate(events, start=2):
         start = time.perf_counter_ns()
-        monitor.on_delta(float(update_id), update_id, update_id, bids, asks)
+        monitor.on_snapshot(float(update_id), update_id, bids, asks)
         view = monitor.view(float(update_id), [], [])
         desired = [] if view is None else spread_quotes(view, Decimal(0), PARAMS, RULES)
         plan = plan_orders(desired, live, Tolerance())
@@ -93,7 +85,7 @@ def test_order_manager_messages_and_event_to_intent_latency() -> None:
     median = statistics.median(latencies) / 1000
     p99 = statistics.quantiles(latencies, n=100)[98] / 1000
     ratio = naive / managed
-    print(f"\norder manager on {len(deltas)} recorded market events:")
+    print(f"\norder manager on {len(events)} recorded market snapshots:")
     print(f"  messages: managed {managed}, cancel-all-and-replace {naive}: "
           f"{ratio:.1f}x fewer (target >= 5x)")
     print(f"  market event to intent: median {median:.1f} us, p99 {p99:.1f} us "
