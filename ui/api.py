@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from appliance.ipc import IpcError
+from appliance.risk.const import SymbolState
 from appliance.store.database import StoreUnavailable
 from ui.const import API_LOG_LIMIT, API_LOG_MAX_LIMIT, SymbolAction
 from ui.panel import Panel
@@ -32,8 +33,12 @@ class SymbolRequest(BaseModel):
 
 
 def as_json(value: Any) -> Any:
-    """Return a value as JSON data, with every Decimal as an exact string."""
-    return jsonable_encoder(value, custom_encoder={Decimal: lambda d: format(d, "f")})
+    """Return a value as JSON data, every Decimal an exact string, every pair state its name.
+
+    Pair states are upper-case names ("PAUSED") on the API, as the bots answer symbol actions.
+    """
+    return jsonable_encoder(value, custom_encoder={Decimal: lambda d: format(d, "f"),
+                                                   SymbolState: lambda s: s.name})
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from appliance.risk.const import SymbolState
+
 DEFAULT_HOST = "127.0.0.1"
 """Where the panel listens unless appliance.db's `panel_host` or --host says otherwise."""
 
@@ -41,14 +43,6 @@ class LogState(StrEnum):
     READ = "read"
     MISSING = "missing"  # the bot has not written it yet
     UNREADABLE = "unreadable"
-
-
-class SymbolState(StrEnum):
-    """A pair's trading state, as the bot's risk guard records it."""
-
-    ACTIVE = "ACTIVE"  # quoting
-    PAUSED = "PAUSED"  # no orders; the state of every symbol at start and after a restart
-    HALTED = "HALTED"  # no orders until the operator clears the halt
 
 
 class SymbolAction(StrEnum):

@@ -11,15 +11,32 @@ from pathlib import Path
 import sqlite_utils
 
 from appliance.ledger import OpenOrder, Position, apply_fill_event, open_orders_from_events
+from appliance.risk.const import SymbolState, TripKind
 from appliance.store.database import StoreUnavailable
-from appliance.store.events import Event, EventKind, open_events, read_events
-from ui.const import RECENT_FILLS, SymbolState
+from appliance.store.events import (
+    ORDER_KINDS,
+    BotStateChanged,
+    BotStatus,
+    Event,
+    EventDecodeError,
+    EventKind,
+    OrderAcked,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderSent,
+    QuotesChosen,
+    RiskTripped,
+    SymbolStateChanged,
+    open_events,
+    read_events,
+)
+from ui.const import RECENT_FILLS
 
-ORDER_KINDS = (EventKind.ORDER, EventKind.ACK, EventKind.REJECT, EventKind.FILL, EventKind.CANCEL)
-STATE_KINDS = (EventKind.STATE, EventKind.RISK)
-FOLDED_KINDS = (EventKind.QUOTE, *ORDER_KINDS, *STATE_KINDS)
+FOLDED_KINDS = (EventKind.QUOTE, *ORDER_KINDS, EventKind.STATE, EventKind.RISK)
+OrderBody = OrderSent | OrderAcked | OrderRejected | OrderFilled | OrderCancelled
 
-BOT_STATE_REASONS = {"running": "the bot started", "stopped": "the bot stopped"}
+BOT_STATE_REASONS = {BotStatus.RUNNING: "the bot started", BotStatus.STOPPED: "the bot stopped"}
 """Why a bot's start or stop (a state event without a symbol) paused its symbols.
 
 A bot starts every symbol PAUSED, a halted one too; a halt it keeps is recorded after its start.
@@ -30,28 +47,23 @@ A bot starts every symbol PAUSED, a halted one too; a halt it keeps is recorded 
 class SymbolStatus:
     """A symbol's trading state, why and since when, and the kind of its latest risk trip."""
 
-    state: str = SymbolState.PAUSED
+    state: SymbolState = SymbolState.PAUSED
     reason: str = ""
     since: float | None = None
-    trip: str | None = None
+    trip: TripKind | None = None
 
 
-def moved(status: SymbolStatus, event: Event) -> SymbolStatus:
-    """Return a symbol's status after a state event or a risk trip about it."""
-    after = replace(
-        status,
-        state=str(event.data["state"]).upper(),  # older logs hold lowercase states
-        reason=str(event.data.get("reason", "")),
-        since=event.ts,
-    )
-    return replace(after, trip=str(event.data["trip"])) if event.kind is EventKind.RISK else after
+def moved(
+    status: SymbolStatus, ts: float, change: SymbolStateChanged | RiskTripped
+) -> SymbolStatus:
+    """Return a symbol's status after a state change or a risk trip about it, logged at `ts`."""
+    after = replace(status, state=change.state, reason=change.reason, since=ts)
+    return replace(after, trip=change.trip) if isinstance(change, RiskTripped) else after
 
 
-def restarted(status: SymbolStatus, event: Event) -> SymbolStatus:
+def restarted(status: SymbolStatus, ts: float, bot: BotStateChanged) -> SymbolStatus:
     """Return a symbol's status after its bot started or stopped: paused (seed 004), trip kept."""
-    bot_state = str(event.data.get("state", ""))
-    reason = BOT_STATE_REASONS.get(bot_state, f"the bot is {bot_state}")
-    return replace(status, state=SymbolState.PAUSED, reason=reason, since=event.ts)
+    return replace(status, state=SymbolState.PAUSED, reason=BOT_STATE_REASONS[bot.status], since=ts)
 
 
 class LedgerTail:
@@ -62,7 +74,8 @@ class LedgerTail:
         self.positions: dict[str, Position] = {}
         self.marks: dict[str, Decimal] = {}
         self.open_orders: list[OpenOrder] = []
-        self.recent_fills: deque[Event] = deque(maxlen=RECENT_FILLS)
+        self.recent_fills: deque[tuple[Event, OrderFilled]] = deque(maxlen=RECENT_FILLS)
+        """The newest fill events, newest first, each with its fill."""
         self.symbols: dict[str, SymbolStatus] = {}
         self._live_order_events: list[Event] = []
         self._seq = 0
@@ -81,46 +94,31 @@ class LedgerTail:
             if self._db is None:
                 self._db = open_events(self.path)
             return read_events(self._db, self._seq, FOLDED_KINDS)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, EventDecodeError) as exc:
             self._db = None
             raise StoreUnavailable(f"cannot read {self.path}: {exc}") from None
 
     def _fold(self, events: list[Event]) -> None:
         """Apply new events in log order."""
         for event in events:
-            if event.kind is EventKind.QUOTE:
-                self._mark(event)
-            elif event.kind is EventKind.FILL:
-                self._fill(event)
-            elif event.kind in STATE_KINDS:
-                self._move(event)
+            match event.body:
+                case QuotesChosen(mid=mid) if mid is not None:
+                    self.marks[event.symbol] = mid
+                case OrderFilled() as fill:
+                    apply_fill_event(self.positions, event.symbol, fill)
+                    self.recent_fills.appendleft((event, fill))
+                case SymbolStateChanged() | RiskTripped() as change if event.symbol:
+                    self.symbols[event.symbol] = moved(self.status(event.symbol), event.ts, change)
+                case BotStateChanged() as bot:
+                    self.symbols = {symbol: restarted(status, event.ts, bot)
+                                    for symbol, status in self.symbols.items()}
         if events:
             self._seq = events[-1].seq
             self._follow_orders([event for event in events if event.kind in ORDER_KINDS])
 
-    def _mark(self, quote: Event) -> None:
-        """Take a quote's mid as its symbol's mark."""
-        mid = quote.data.get("mid")
-        if mid is not None:
-            self.marks[quote.symbol] = Decimal(str(mid))
-
-    def _fill(self, fill: Event) -> None:
-        """Apply one fill to its symbol's position and keep it among the newest."""
-        apply_fill_event(self.positions, fill)
-        self.recent_fills.appendleft(fill)
-
     def status(self, symbol: str) -> SymbolStatus:
         """Return a symbol's status; a symbol without a state event is paused."""
         return self.symbols.get(symbol, SymbolStatus())
-
-    def _move(self, event: Event) -> None:
-        """Apply a symbol's state change or risk trip, or its bot's start or stop to every one."""
-        if event.symbol:
-            self.symbols[event.symbol] = moved(self.status(event.symbol), event)
-        elif event.kind is EventKind.STATE:
-            self.symbols = {
-                symbol: restarted(status, event) for symbol, status in self.symbols.items()
-            }
 
     def _follow_orders(self, new: list[Event]) -> None:
         """Replay the events of the still-open orders plus the new ones; keep only the open."""
@@ -128,5 +126,6 @@ class LedgerTail:
         self.open_orders = open_orders_from_events(events)
         live = {order.client_id for order in self.open_orders}
         self._live_order_events = [
-            event for event in events if str(event.data.get("client_id", "")) in live
+            event for event in events
+            if isinstance(event.body, OrderBody) and event.body.client_id in live
         ]

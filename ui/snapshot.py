@@ -13,9 +13,11 @@ from pathlib import Path
 
 from appliance.datadir import DataDir
 from appliance.ledger import OpenOrder, Position
+from appliance.risk.const import SymbolState, TripKind
 from appliance.store.appliance_db import Bot, Pair, ProcessStatus, bots, pairs, processes, settings
 from appliance.store.database import StoreUnavailable, open_reader
-from appliance.store.events import Event
+from appliance.store.events import Event, OrderFilled
+from appliance.vocabulary import Side
 from ui.api_log import ApiLogTail, ApiLogView
 from ui.const import RECENT_REQUESTS, STATE_UNKNOWN, LogState
 from ui.ledger_tail import LedgerTail, SymbolStatus
@@ -33,10 +35,10 @@ class PairView:
     exchange: str
     strategy: str
     shadow: bool
-    state: str
+    state: SymbolState
     reason: str
     since: float | None
-    trip: str | None
+    trip: TripKind | None
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class OrderView:
 
     client_id: str
     symbol: str
-    side: str
+    side: Side
     price: Decimal
     amount: Decimal
     filled: Decimal
@@ -73,7 +75,7 @@ class FillView:
     seq: int
     ts: float
     symbol: str
-    side: str
+    side: Side
     price: Decimal
     amount: Decimal
     fee: Decimal
@@ -202,7 +204,7 @@ class BoxReader:
             events_detail=log_detail,
             positions=position_views(bot_pairs, tail) if read else (),
             open_orders=tuple(order_view(o) for o in tail.open_orders) if read else (),
-            recent_fills=tuple(fill_view(f) for f in tail.recent_fills) if read else (),
+            recent_fills=tuple(fill_view(e, f) for e, f in tail.recent_fills) if read else (),
             requests=self._api_tail(bot.name).read(RECENT_REQUESTS, now),
         )
 
@@ -262,16 +264,15 @@ def order_view(order: OpenOrder) -> OrderView:
     )
 
 
-def fill_view(fill: Event) -> FillView:
+def fill_view(event: Event, fill: OrderFilled) -> FillView:
     """Return a fill event as the panel shows it."""
-    data = fill.data
     return FillView(
-        seq=fill.seq,
-        ts=fill.ts,
-        symbol=fill.symbol,
-        side=str(data["side"]),
-        price=Decimal(str(data["price"])),
-        amount=Decimal(str(data["amount"])),
-        fee=Decimal(str(data.get("fee", "0"))),
-        fee_asset=str(data.get("fee_asset", "")),
+        seq=event.seq,
+        ts=event.ts,
+        symbol=event.symbol,
+        side=fill.side,
+        price=fill.price,
+        amount=fill.amount,
+        fee=fill.fee,
+        fee_asset=fill.fee_asset,
     )

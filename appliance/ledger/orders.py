@@ -6,7 +6,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from appliance.store.events import Event, EventKind
+from appliance.store.events import (
+    Event,
+    OrderAcked,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderSent,
+)
+from appliance.vocabulary import Side
 
 
 @dataclass
@@ -15,7 +23,7 @@ class OpenOrder:
 
     client_id: str
     symbol: str
-    side: str
+    side: Side
     price: Decimal
     amount: Decimal
     filled: Decimal = Decimal(0)
@@ -31,20 +39,18 @@ def open_orders_from_events(events: Iterable[Event]) -> list[OpenOrder]:
     """Replay order, ack, fill, cancel and reject events into the orders still open."""
     live: dict[str, OpenOrder] = {}
     for event in events:
-        data = event.data
-        client_id = str(data.get("client_id", ""))
-        if event.kind is EventKind.ORDER:
-            live[client_id] = OpenOrder(
-                client_id, event.symbol, str(data["side"]),
-                Decimal(str(data["price"])), Decimal(str(data["amount"])),
-            )
-        elif event.kind is EventKind.ACK and client_id in live:
-            live[client_id].order_id = str(data["order_id"])
-        elif event.kind is EventKind.FILL and client_id in live:
-            order = live[client_id]
-            order.filled += Decimal(str(data["amount"]))
-            if order.remaining <= 0:
-                del live[client_id]
-        elif event.kind in (EventKind.CANCEL, EventKind.REJECT):
-            live.pop(client_id, None)
+        match event.body:
+            case OrderSent() as sent:
+                live[sent.client_id] = OpenOrder(
+                    sent.client_id, event.symbol, sent.side, sent.price, sent.amount
+                )
+            case OrderAcked(client_id=client_id, order_id=order_id) if client_id in live:
+                live[client_id].order_id = order_id
+            case OrderFilled(client_id=client_id, amount=amount) if client_id in live:
+                order = live[client_id]
+                order.filled += amount
+                if order.remaining <= 0:
+                    del live[client_id]
+            case OrderCancelled(client_id=client_id) | OrderRejected(client_id=client_id):
+                live.pop(client_id, None)
     return list(live.values())

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from appliance.store.events import Event, EventKind
+from appliance.store.events import Event, OrderFilled
+from appliance.vocabulary import Side
 
 ZERO = Decimal(0)
 
@@ -37,10 +38,10 @@ class Position:
         return self.realized + self.unrealized(mark) - self.fees
 
     def apply_fill(
-        self, side: str, price: Decimal, amount: Decimal, fee: Decimal, fee_in_base: bool
+        self, side: Side, price: Decimal, amount: Decimal, fee: Decimal, fee_in_base: bool
     ) -> None:
         """Apply one fill; a fee in the base asset leaves inventory as if sold at the price."""
-        self._trade(amount if side == "buy" else -amount, price)
+        self._trade(amount if side == Side.BUY else -amount, price)
         if fee_in_base:
             self._trade(-fee, price)
             self.fees += fee * price
@@ -66,23 +67,17 @@ class Position:
             self.cost = price * self.base
 
 
-def apply_fill_event(positions: dict[str, Position], fill: Event) -> None:
-    """Apply one fill event to its symbol's position, creating the position if needed."""
-    data = fill.data
-    position = positions.setdefault(fill.symbol, Position(fill.symbol))
-    position.apply_fill(
-        str(data["side"]),
-        Decimal(str(data["price"])),
-        Decimal(str(data["amount"])),
-        Decimal(str(data.get("fee", "0"))),
-        fee_in_base=data.get("fee_asset") == data.get("base"),
-    )
+def apply_fill_event(positions: dict[str, Position], symbol: str, fill: OrderFilled) -> None:
+    """Apply one fill of `symbol` to its position, creating the position if needed."""
+    position = positions.setdefault(symbol, Position(symbol))
+    position.apply_fill(fill.side, fill.price, fill.amount, fill.fee,
+                        fee_in_base=fill.fee_asset == fill.base)
 
 
 def positions_from_events(events: Iterable[Event]) -> dict[str, Position]:
     """Rebuild every symbol's position from the fill events of a log."""
     positions: dict[str, Position] = {}
     for event in events:
-        if event.kind is EventKind.FILL:
-            apply_fill_event(positions, event)
+        if isinstance(event.body, OrderFilled):
+            apply_fill_event(positions, event.symbol, event.body)
     return positions

@@ -1,42 +1,235 @@
-"""A bot's append-only event log (`bots/bot-N/events.db`)."""
+"""A bot's append-only event log (`bots/bot-N/events.db`): one typed record per event.
+
+Each kind of event is a frozen dataclass; they are encoded to and decoded from the log's rows
+here and nowhere else, so the bot, the ledger and the panel read the same types. Prices and
+amounts are Decimals, states are enum values. Rows written by older versions (upper-case
+states, a reject without a reason) decode to the same types.
+"""
 
 from __future__ import annotations
 
 import json
 import time
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from appliance.risk.const import SymbolState, TripKind
 from appliance.store.database import open_reader, open_writer
+from appliance.vocabulary import Side
 
 
 class EventKind(StrEnum):
-    """What an event records."""
+    """What an event records: the `kind` column of the log."""
 
-    STATE = "state"  # bot or symbol state change: {"state", "reason"}
-    QUOTE = "quote"  # desired quotes: {"mid", "bid": [price, amount] | None, "ask": ...}
-    ORDER = "order"  # an order sent: {"client_id", "side", "price", "amount"}
-    ACK = "ack"  # the exchange accepted it: {"client_id", "order_id"}
-    REJECT = "reject"  # the exchange refused it: {"client_id", "error"}
-    FILL = "fill"  # a trade: {"client_id", "order_id", "trade_id", "side", "price", "amount",
-    #                "fee", "fee_asset", "base", "quote"}
-    CANCEL = "cancel"  # an order left the book unfilled: {"client_id", "order_id"}
-    RISK = "risk"  # a risk trip: {"trip", "reason", "state"}
+    STATE = "state"
+    QUOTE = "quote"
+    ORDER = "order"
+    ACK = "ack"
+    REJECT = "reject"
+    FILL = "fill"
+    CANCEL = "cancel"
+    RISK = "risk"
+
+
+class BotStatus(StrEnum):
+    """Whether the bot process is running; a bot's start and stop pause every symbol."""
+
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+PriceSize = tuple[Decimal, Decimal]
+
+
+@dataclass(frozen=True)
+class BotStateChanged:
+    """The bot process started or stopped (logged without a symbol)."""
+
+    status: BotStatus
+
+
+@dataclass(frozen=True)
+class SymbolStateChanged:
+    """A symbol moved to another state, by the operator or the bot, and why."""
+
+    state: SymbolState
+    reason: str
+
+
+@dataclass(frozen=True)
+class QuotesChosen:
+    """The quotes the strategy wants resting, best first, and the mid they were chosen at."""
+
+    mid: Decimal | None
+    bids: tuple[PriceSize, ...]
+    asks: tuple[PriceSize, ...]
+
+
+@dataclass(frozen=True)
+class OrderSent:
+    """An order about to leave for the exchange: the intent, logged before it is sent."""
+
+    client_id: str
+    side: Side
+    price: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class OrderAcked:
+    """The exchange accepted an order and gave it its own id."""
+
+    client_id: str
+    order_id: str
+
+
+@dataclass(frozen=True)
+class OrderRejected:
+    """The exchange refused an order, or it never reached the exchange."""
+
+    client_id: str
+    reason: str
+    error: str
+
+
+@dataclass(frozen=True)
+class OrderFilled:
+    """A trade of one of the box's orders."""
+
+    client_id: str
+    order_id: str
+    trade_id: str
+    side: Side
+    price: Decimal
+    amount: Decimal
+    fee: Decimal
+    fee_asset: str
+    base: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class OrderCancelled:
+    """An order left the book unfilled (cancelled, expired, or gone from the exchange)."""
+
+    client_id: str
+    order_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class RiskTripped:
+    """The risk guard stopped a symbol: its orders are cancelled, it moved to `state`."""
+
+    trip: TripKind
+    reason: str
+    state: SymbolState
+
+
+EventBody = (BotStateChanged | SymbolStateChanged | QuotesChosen | OrderSent | OrderAcked
+             | OrderRejected | OrderFilled | OrderCancelled | RiskTripped)
+
+KIND_OF: dict[type[Any], EventKind] = {
+    BotStateChanged: EventKind.STATE, SymbolStateChanged: EventKind.STATE,
+    QuotesChosen: EventKind.QUOTE, OrderSent: EventKind.ORDER, OrderAcked: EventKind.ACK,
+    OrderRejected: EventKind.REJECT, OrderFilled: EventKind.FILL,
+    OrderCancelled: EventKind.CANCEL, RiskTripped: EventKind.RISK,
+}
+ORDER_KINDS = (EventKind.ORDER, EventKind.ACK, EventKind.REJECT, EventKind.FILL,
+               EventKind.CANCEL)
+"""The kinds that tell an order's life, from intent to its end."""
 
 
 @dataclass(frozen=True)
 class Event:
-    """One row of the event log."""
+    """One row of the event log: its place, its time, its symbol ('' for the bot) and body."""
 
     seq: int
     ts: float
-    kind: EventKind
     symbol: str
-    data: dict[str, Any]
+    body: EventBody
+
+    @property
+    def kind(self) -> EventKind:
+        """Return the kind of the event's body."""
+        return KIND_OF[type(self.body)]
+
+
+class EventDecodeError(Exception):
+    """A row of the log cannot be read as an event; the message names the row."""
+
+
+def encode(body: EventBody) -> str:
+    """Return the JSON stored for an event body."""
+    data: dict[str, Any] = {}
+    for name, value in vars(body).items():
+        if isinstance(value, tuple):
+            value = [[str(price), str(size)] for price, size in value]
+        elif value is not None and not isinstance(value, str):
+            value = str(value)
+        data[name] = value
+    if isinstance(body, BotStateChanged):
+        data = {"state": body.status.value}
+    elif isinstance(body, QuotesChosen):
+        data["bid"] = data["bids"][0] if body.bids else None
+        data["ask"] = data["asks"][0] if body.asks else None
+    return json.dumps(data, separators=(",", ":"))
+
+
+def decode(seq: int, kind: str, data: str) -> EventBody:
+    """Return the body of a stored row, or raise EventDecodeError naming the row."""
+    try:
+        fields = json.loads(data)
+        if not isinstance(fields, dict):
+            raise TypeError(f"the data is a JSON {type(fields).__name__}, not an object")
+        return _decode(EventKind(kind), fields)
+    except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
+        raise EventDecodeError(f"event {seq} ({kind}) cannot be read: {exc!r}") from None
+
+
+def _decode(kind: EventKind, d: dict[str, Any]) -> EventBody:
+    if kind is EventKind.STATE:
+        state = str(d["state"])
+        if state in set(BotStatus):
+            return BotStateChanged(BotStatus(state))
+        return SymbolStateChanged(SymbolState(state.lower()), str(d.get("reason", "")))
+    if kind is EventKind.QUOTE:
+        mid = d.get("mid")
+        return QuotesChosen(None if mid is None else Decimal(str(mid)),
+                            _levels(d.get("bids"), d.get("bid")),
+                            _levels(d.get("asks"), d.get("ask")))
+    if kind is EventKind.ORDER:
+        return OrderSent(str(d["client_id"]), Side(d["side"]), Decimal(str(d["price"])),
+                         Decimal(str(d["amount"])))
+    if kind is EventKind.ACK:
+        return OrderAcked(str(d["client_id"]), str(d["order_id"]))
+    if kind is EventKind.REJECT:
+        return OrderRejected(str(d.get("client_id", "")), str(d.get("reason", "")),
+                             str(d.get("error", "")))
+    if kind is EventKind.FILL:
+        return OrderFilled(
+            str(d.get("client_id", "")), str(d["order_id"]), str(d["trade_id"]), Side(d["side"]),
+            Decimal(str(d["price"])), Decimal(str(d["amount"])), Decimal(str(d.get("fee", "0"))),
+            str(d.get("fee_asset", "")), str(d.get("base", "")), str(d.get("quote", "")))
+    if kind is EventKind.CANCEL:
+        order_id = d.get("order_id")
+        return OrderCancelled(str(d.get("client_id", "")),
+                              None if order_id is None else str(order_id),
+                              str(d.get("reason", "")))
+    return RiskTripped(TripKind(d["trip"]), str(d.get("reason", "")),
+                       SymbolState(str(d["state"]).lower()))
+
+
+def _levels(levels: Any, best: Any) -> tuple[PriceSize, ...]:
+    """Return stored levels; older quote rows hold only the best one."""
+    if levels is None:
+        levels = [] if best is None else [best]
+    return tuple((Decimal(str(price)), Decimal(str(size))) for price, size in levels)
 
 
 def _ensure_schema(db: sqlite_utils.Database) -> None:
@@ -55,17 +248,24 @@ class EventLog:
         self._db = open_writer(path)
         _ensure_schema(self._db)
 
-    def append(self, kind: EventKind, symbol: str, data: dict[str, Any]) -> int:
-        """Append one event and return its sequence number."""
+    def append(self, symbol: str, body: EventBody) -> Event:
+        """Append one event and return it as the log now holds it."""
+        ts = time.time()
+        kind = KIND_OF[type(body)]
         cursor = self._db.execute(
             "INSERT INTO events (ts, kind, symbol, data) VALUES (?, ?, ?, ?)",
-            [time.time(), kind.value, symbol, json.dumps(data, separators=(",", ":"))],
+            [ts, kind.value, symbol, encode(body)],
         )
-        return int(cursor.lastrowid or 0)
+        return Event(int(cursor.lastrowid or 0), ts, symbol, body)
 
     def events(self, since: int = 0, kinds: tuple[EventKind, ...] = ()) -> list[Event]:
         """Return the events after sequence number `since`, oldest first."""
         return read_events(self._db, since, kinds)
+
+    def count(self, kind: EventKind) -> int:
+        """Return how many events of one kind the log holds."""
+        row = self._db.execute("SELECT count(*) FROM events WHERE kind = ?", [kind.value])
+        return int(row.fetchone()[0])
 
     def close(self) -> None:
         """Close the log."""
@@ -93,6 +293,6 @@ def read_events(
     if newest is not None:
         sql = f"SELECT * FROM ({sql} DESC LIMIT {int(newest)}) ORDER BY seq"
     return [
-        Event(int(seq), float(ts), EventKind(kind), str(symbol), json.loads(data))
+        Event(int(seq), float(ts), str(symbol), decode(int(seq), str(kind), str(data)))
         for seq, ts, kind, symbol, data in db.execute(sql, params).fetchall()
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,21 @@ from nicegui.testing.user import User
 
 from appliance.datadir import DataDir
 from appliance.ipc import IpcError, Peer
+from appliance.risk.const import SymbolState, TripKind
 from appliance.store.appliance_db import ProcessStatus, create_schema, put_process, put_setting
 from appliance.store.database import open_writer
-from appliance.store.events import EventKind, EventLog
+from appliance.store.events import (
+    EventLog,
+    OrderAcked,
+    OrderCancelled,
+    OrderFilled,
+    OrderSent,
+    PriceSize,
+    QuotesChosen,
+    RiskTripped,
+    SymbolStateChanged,
+)
+from appliance.vocabulary import Side
 
 REPO = Path(__file__).resolve().parents[2]
 PANEL_MAIN = REPO / "ui" / "__main__.py"
@@ -45,42 +58,52 @@ def write_appliance_db(datadir: DataDir) -> None:
     db.close()
 
 
-def fill(client_id: str, trade_id: str, side: str, price: str, amount: str, fee: str,
-         fee_asset: str, symbol: str = "MTS/USDT") -> dict[str, Any]:
-    """Return the data of a fill event."""
+def fill(client_id: str, trade_id: str, side: Side, price: str, amount: str, fee: str,
+         fee_asset: str, symbol: str = "MTS/USDT") -> OrderFilled:
+    """Return a fill of the order `client_id`."""
     base, quote = symbol.split("/")
-    return {"client_id": client_id, "order_id": f"o-{client_id}", "trade_id": trade_id,
-            "side": side, "price": price, "amount": amount, "fee": fee, "fee_asset": fee_asset,
-            "base": base, "quote": quote}
+    return OrderFilled(client_id, f"o-{client_id}", trade_id, side, Decimal(price),
+                       Decimal(amount), Decimal(fee), fee_asset, base, quote)
 
 
-def order(client_id: str, side: str, price: str, amount: str) -> dict[str, Any]:
-    """Return the data of an order event."""
-    return {"client_id": client_id, "side": side, "price": price, "amount": amount}
+def order(client_id: str, side: Side, price: str, amount: str) -> OrderSent:
+    """Return an order sent."""
+    return OrderSent(client_id, side, Decimal(price), Decimal(amount))
 
 
-def ack(client_id: str) -> dict[str, Any]:
-    """Return the data of an ack event."""
-    return {"client_id": client_id, "order_id": f"o-{client_id}"}
+def ack(client_id: str) -> OrderAcked:
+    """Return the exchange's ack of the order `client_id`."""
+    return OrderAcked(client_id, f"o-{client_id}")
+
+
+def best(price_size: tuple[str, str] | None) -> tuple[PriceSize, ...]:
+    """Return the levels of one side of quotes that hold at most one (price, size)."""
+    return () if price_size is None else ((Decimal(price_size[0]), Decimal(price_size[1])),)
+
+
+def quotes(mid: str, bid: tuple[str, str] | None = None,
+           ask: tuple[str, str] | None = None) -> QuotesChosen:
+    """Return quotes chosen at `mid`, at most one (price, size) on each side."""
+    return QuotesChosen(Decimal(mid), best(bid), best(ask))
 
 
 def write_bot_1_events(datadir: DataDir) -> None:
     """Write bot-1's day on MTS/USDT: a bought lot, part of it sold, orders resting."""
     log = EventLog(datadir.events_db("bot-1"))
     s = "MTS/USDT"
-    log.append(EventKind.STATE, s, {"state": "ACTIVE", "reason": "operator"})
-    log.append(EventKind.QUOTE, s, {"mid": "1.00", "bid": ["0.99", "100"], "ask": ["1.01", "100"]})
-    log.append(EventKind.ORDER, s, order("c1", "buy", "0.99", "100"))
-    log.append(EventKind.ACK, s, ack("c1"))
-    log.append(EventKind.ORDER, s, order("c2", "sell", "1.01", "100"))
-    log.append(EventKind.ACK, s, ack("c2"))
-    log.append(EventKind.FILL, s, fill("c1", "t1", "buy", "0.99", "100", "0.1", "MTS"))
-    log.append(EventKind.FILL, s, fill("c2", "t2", "sell", "1.01", "40", "0.0404", "USDT"))
-    log.append(EventKind.ORDER, s, order("c3", "buy", "0.98", "50"))
-    log.append(EventKind.ACK, s, ack("c3"))
-    log.append(EventKind.CANCEL, s, ack("c3"))
-    log.append(EventKind.ORDER, s, order("c4", "buy", "0.985", "20"))
-    log.append(EventKind.QUOTE, s, {"mid": "1.02", "bid": ["0.985", "20"], "ask": ["1.01", "60"]})
+    log.append(s, SymbolStateChanged(SymbolState.ACTIVE, "operator"))
+    log.append(s, quotes("1.00", ("0.99", "100"), ("1.01", "100")))
+    log.append(s, order("c1", Side.BUY, "0.99", "100"))
+    log.append(s, ack("c1"))
+    log.append(s, order("c2", Side.SELL, "1.01", "100"))
+    log.append(s, ack("c2"))
+    log.append(s, fill("c1", "t1", Side.BUY, "0.99", "100", "0.1", "MTS"))
+    log.append(s, fill("c2", "t2", Side.SELL, "1.01", "40", "0.0404", "USDT"))
+    log.append(s, order("c3", Side.BUY, "0.98", "50"))
+    log.append(s, ack("c3"))
+    log.append(s, OrderCancelled("c3", "o-c3", "cancelled"))
+    log.append(s, order("c4", Side.BUY, "0.985", "20"))
+    log.append(s, quotes("1.02", ("0.985", "20"), ("1.01", "60")))
     log.close()
 
 
@@ -88,13 +111,12 @@ def write_bot_2_events(datadir: DataDir) -> None:
     """Write bot-2's grid on MTS/BTC: one buy filled, its counter order resting."""
     log = EventLog(datadir.events_db("bot-2"))
     s = "MTS/BTC"
-    log.append(EventKind.QUOTE, s, {"mid": "0.000025", "bid": None, "ask": None})
-    log.append(EventKind.ORDER, s, order("g1", "buy", "0.000024", "1000"))
-    log.append(EventKind.ACK, s, ack("g1"))
-    log.append(EventKind.FILL, s, fill("g1", "u1", "buy", "0.000024", "1000", "0.000000024",
-                                       "BTC", symbol=s))
-    log.append(EventKind.ORDER, s, order("g2", "sell", "0.000026", "1000"))
-    log.append(EventKind.ACK, s, ack("g2"))
+    log.append(s, quotes("0.000025"))
+    log.append(s, order("g1", Side.BUY, "0.000024", "1000"))
+    log.append(s, ack("g1"))
+    log.append(s, fill("g1", "u1", Side.BUY, "0.000024", "1000", "0.000000024", "BTC", symbol=s))
+    log.append(s, order("g2", Side.SELL, "0.000026", "1000"))
+    log.append(s, ack("g2"))
     log.close()
 
 
@@ -126,10 +148,10 @@ def write_bot_1_api_log(datadir: DataDir) -> None:
     ))
 
 
-def risk_trip(datadir: DataDir, bot: str, trip: str, reason: str, state: str) -> int:
+def risk_trip(datadir: DataDir, bot: str, trip: TripKind, reason: str, state: SymbolState) -> int:
     """Record a risk trip that moved the bot's pair, as its risk guard does; return its seq."""
     log = EventLog(datadir.events_db(bot))
-    seq = log.append(EventKind.RISK, PAIRS[bot], {"trip": trip, "reason": reason, "state": state})
+    seq = log.append(PAIRS[bot], RiskTripped(trip, reason, state)).seq
     log.close()
     return seq
 
@@ -145,9 +167,10 @@ class ControlServer:
     datadir: DataDir
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     statuses: int = 0
-    states: dict[str, str] = field(default_factory=lambda: {"MTS/USDT": "ACTIVE"})
+    states: dict[str, SymbolState] = field(
+        default_factory=lambda: {"MTS/USDT": SymbolState.ACTIVE})
 
-    def trip(self, bot: str, trip: str, reason: str, state: str) -> None:
+    def trip(self, bot: str, trip: TripKind, reason: str, state: SymbolState) -> None:
         """Trip the risk guard of a bot's pair: record it and move the pair."""
         risk_trip(self.datadir, bot, trip, reason, state)
         self.states[PAIRS[bot]] = state
@@ -175,19 +198,20 @@ class ControlServer:
             raise IpcError("not_running", f"{bot} is not running; start it first")
         if symbol != PAIRS[bot]:
             raise IpcError("unknown_symbol", f"{bot} does not quote {symbol!r}")
-        state = self.states.get(symbol, "PAUSED")
-        if state == "HALTED" and action != "clear_halt":
+        state = self.states.get(symbol, SymbolState.PAUSED)
+        halted = state is SymbolState.HALTED
+        if halted and action != "clear_halt":
             raise IpcError("refused", f"{symbol} is HALTED; clear the halt first, then {action}")
-        if state != "HALTED" and action == "clear_halt":
-            raise IpcError("refused", f"{symbol} is {state}, not HALTED; there is no halt to clear")
-        new = "ACTIVE" if action == "activate" else "PAUSED"
+        if not halted and action == "clear_halt":
+            raise IpcError("refused",
+                           f"{symbol} is {state.name}, not HALTED; there is no halt to clear")
+        new = SymbolState.ACTIVE if action == "activate" else SymbolState.PAUSED
         self.calls.append(("symbol_action", args))
         self.states[symbol] = new
         log = EventLog(self.datadir.events_db(bot))
-        # appliance.risk records its states in lowercase
-        log.append(EventKind.STATE, symbol, {"state": new.lower(), "reason": f"operator: {action}"})
+        log.append(symbol, SymbolStateChanged(new, f"operator: {action}"))
         log.close()
-        return {"bot": bot, "symbol": symbol, "state": new}
+        return {"bot": bot, "symbol": symbol, "state": new.name}
 
 
 def table_rows(user: User, marker: str) -> list[dict[str, str]]:

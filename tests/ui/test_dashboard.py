@@ -7,6 +7,7 @@ from nicegui import ui
 from nicegui.testing.user import User
 
 from appliance.datadir import DataDir
+from appliance.risk.const import SymbolState, TripKind
 from appliance.store.database import open_writer
 from tests.ui.panel_box import ControlServer, table_rows, write_bot_2_events
 
@@ -70,15 +71,16 @@ async def test_each_pair_shows_its_state_and_offers_what_it_allows(
 
 
 @pytest.mark.parametrize(("trip", "button", "action", "after"), [
-    ("PAUSED", "Activate", "activate", "ACTIVE"),
+    (SymbolState.PAUSED, "Activate", "activate", "ACTIVE"),
     (None, "Pause", "pause", "PAUSED"),
-    ("HALTED", "Clear halt", "clear_halt", "PAUSED"),
+    (SymbolState.HALTED, "Clear halt", "clear_halt", "PAUSED"),
 ])
 async def test_a_pair_button_asks_the_supervisor_and_the_new_state_shows(
-    user: User, control: ControlServer, trip: str | None, button: str, action: str, after: str
+    user: User, control: ControlServer, trip: SymbolState | None, button: str, action: str,
+    after: str,
 ) -> None:
-    if trip:
-        control.trip("bot-1", "stale_data", "no book for 5 s", trip)
+    if trip is not None:
+        control.trip("bot-1", TripKind.STALE_DATA, "no book for 5 s", trip)
     await user.open("/")
 
     assert enabled_buttons(user, "bot-1-MTS/USDT") == [button]
@@ -97,7 +99,8 @@ async def test_a_pair_button_asks_the_supervisor_and_the_new_state_shows(
 async def test_a_halted_pair_shows_the_trip_and_only_clear_halt(
     user: User, control: ControlServer
 ) -> None:
-    control.trip("bot-1", "drawdown", "drawdown 5.2% over the 5% limit", "HALTED")
+    control.trip("bot-1", TripKind.DRAWDOWN, "drawdown 5.2% over the 5% limit",
+                 SymbolState.HALTED)
     await user.open("/")
 
     with user.scope(marker="bot-1-MTS/USDT"):
@@ -110,9 +113,9 @@ async def test_a_halted_pair_shows_the_trip_and_only_clear_halt(
 async def test_a_refused_pair_action_shows_the_supervisors_message(
     user: User, control: ControlServer
 ) -> None:
-    control.trip("bot-1", "stale_data", "no book for 5 s", "PAUSED")
+    control.trip("bot-1", TripKind.STALE_DATA, "no book for 5 s", SymbolState.PAUSED)
     await user.open("/")
-    control.states["MTS/USDT"] = "HALTED"  # tripped again before the page caught up
+    control.states["MTS/USDT"] = SymbolState.HALTED  # tripped again before the page caught up
 
     with user.scope(marker="bot-1-MTS/USDT"):
         user.find("Activate").click()

@@ -17,6 +17,7 @@ import pytest
 from playwright.async_api import Locator, Page, async_playwright, expect
 
 from appliance.datadir import DataDir
+from appliance.risk.const import SymbolState, TripKind
 from tests.ui.panel_box import REPO, ControlServer, write_bot_2_events
 
 pytestmark = pytest.mark.browser
@@ -104,8 +105,9 @@ def cells(card: Locator, table: int, row: int = 0) -> Locator:
 async def test_the_operator_sees_both_bots_activates_a_pair_and_stops_a_bot(
     panel_url: str, control: ControlServer, tmp_path: Path
 ) -> None:
-    control.trip("bot-1", "stale_data", "no book for 5 s", "PAUSED")
-    control.trip("bot-2", "position", "inventory 1,200 over the 1,000 limit", "HALTED")
+    control.trip("bot-1", TripKind.STALE_DATA, "no book for 5 s", SymbolState.PAUSED)
+    control.trip("bot-2", TripKind.POSITION, "inventory 1,200 over the 1,000 limit",
+                 SymbolState.HALTED)
     async with open_dashboard(panel_url) as page:
         bot_1 = page.locator(".q-card").filter(has_text="bot-1")
         bot_2 = page.locator(".q-card").filter(has_text="bot-2")
@@ -158,11 +160,11 @@ async def test_the_operator_sees_both_bots_activates_a_pair_and_stops_a_bot(
 async def test_a_refused_activation_is_a_red_notification(
     panel_url: str, control: ControlServer, tmp_path: Path
 ) -> None:
-    control.trip("bot-1", "stale_data", "no book for 5 s", "PAUSED")
+    control.trip("bot-1", TripKind.STALE_DATA, "no book for 5 s", SymbolState.PAUSED)
     async with open_dashboard(panel_url) as page:
         bot_1 = page.locator(".q-card").filter(has_text="bot-1")
         await expect(bot_1.locator(".q-badge", has_text="PAUSED")).to_be_visible()
-        control.states["MTS/USDT"] = "HALTED"  # tripped again before the page caught up
+        control.states["MTS/USDT"] = SymbolState.HALTED  # tripped again before the page caught up
 
         await bot_1.get_by_role("button", name="Activate").click()
 

@@ -11,6 +11,7 @@ from nicegui import app
 from nicegui.testing.user import User
 
 from appliance.datadir import DataDir
+from appliance.risk.const import SymbolState, TripKind
 from tests.ui.panel_box import BOT_1_REQUESTS, ControlServer, risk_trip
 
 
@@ -45,7 +46,7 @@ async def test_bots_carry_the_ledger_with_decimals_as_strings(user: User) -> Non
 
 
 async def test_bots_carry_each_pairs_trading_state(user: User, datadir: DataDir) -> None:
-    risk_trip(datadir, "bot-1", "stale_data", "no book for 5 s", "PAUSED")
+    risk_trip(datadir, "bot-1", TripKind.STALE_DATA, "no book for 5 s", SymbolState.PAUSED)
 
     bots = (await user.http_client.get("/api/bots")).json()["bots"]
 
@@ -121,11 +122,11 @@ async def symbol_action(user: User, bot: str, action: str, body: Any) -> httpx.R
 
 
 @pytest.mark.parametrize(("action", "before", "after"), [
-    ("activate", "PAUSED", "ACTIVE"), ("pause", "ACTIVE", "PAUSED"),
-    ("clear_halt", "HALTED", "PAUSED"),
+    ("activate", SymbolState.PAUSED, "ACTIVE"), ("pause", SymbolState.ACTIVE, "PAUSED"),
+    ("clear_halt", SymbolState.HALTED, "PAUSED"),
 ])
 async def test_each_symbol_action_is_relayed_to_the_supervisor(
-    user: User, control: ControlServer, action: str, before: str, after: str
+    user: User, control: ControlServer, action: str, before: SymbolState, after: str
 ) -> None:
     control.states["MTS/USDT"] = before
 
@@ -148,7 +149,7 @@ async def test_each_symbol_action_is_relayed_to_the_supervisor(
 async def test_a_refused_symbol_action_carries_the_supervisors_code_and_message(
     user: User, control: ControlServer, bot: str, symbol: str, status: int, code: str, says: str
 ) -> None:
-    control.states["MTS/USDT"] = "HALTED"
+    control.states["MTS/USDT"] = SymbolState.HALTED
 
     response = await symbol_action(user, bot, "activate", {"symbol": symbol})
 

@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from nicegui import ui
 
 from appliance.ipc import IpcError
+from appliance.risk.const import SymbolState
 from ui.components.formats import clock
-from ui.const import ACTION_FROM, SymbolAction, SymbolState
+from ui.const import ACTION_FROM, SymbolAction
 from ui.snapshot import PairView
 from ui.supervisor import Supervisor
 
-STATE_COLORS: dict[str, str] = {
+STATE_COLORS = {
     SymbolState.ACTIVE: "positive", SymbolState.PAUSED: "orange-8", SymbolState.HALTED: "negative",
 }
-"""The badge colour of a pair's trading state; any other state is grey."""
+"""The badge colour of each of a pair's trading states."""
 
 
 @dataclass(frozen=True)
@@ -86,15 +87,15 @@ class PairLine(ui.row):
             except IpcError as exc:
                 ui.notify(f"{name}: {exc.message}", type="negative", multi_line=True)
                 return
-            ui.notify(f"{name} is now {str(answer['state']).upper()}", type="positive")
+            ui.notify(f"{name} is now {answer['state']}", type="positive")
 
         return send
 
     def show(self, pair: PairView, running: bool) -> None:
         """Show a fresh snapshot of the pair; offer only the actions its state and bot allow."""
         self._market.set_text(market_text(pair))
-        self._state.set_text(pair.state)
-        self._state.set_background_color(STATE_COLORS.get(pair.state, "grey-7"))
+        self._state.set_text(pair.state.name)
+        self._state.set_background_color(STATE_COLORS[pair.state])
         why = state_text(pair)
         self._why.set_text(why)
         self._why_tooltip.set_text(why)

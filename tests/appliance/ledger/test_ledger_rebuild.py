@@ -10,12 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from appliance.ledger import Position, open_orders_from_events, positions_from_events
-from appliance.store.events import EventKind, EventLog
+from appliance.store.events import EventLog, OrderAcked, OrderCancelled, OrderFilled, OrderSent
+from appliance.vocabulary import Side
 
 SYMBOL = "MTS/USDT"
 steps = st.lists(st.tuples(
     st.sampled_from(["order", "fill", "cancel"]),
-    st.sampled_from(["buy", "sell"]),
+    st.sampled_from(Side),
     st.decimals(min_value=Decimal("1.0000"), max_value=Decimal("1.5000"), places=4),
     st.integers(1, 200),  # tenths of the base asset
     st.booleans(),  # fee in the base asset
@@ -25,27 +26,25 @@ steps = st.lists(st.tuples(
 @settings(max_examples=60, deadline=None)
 @given(steps)
 def test_rebuild_equals_the_live_ledger(
-    actions: list[tuple[str, str, Decimal, int, bool]]
+    actions: list[tuple[str, Side, Decimal, int, bool]]
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
         log = EventLog(Path(folder) / "events.db")
         live = Position(SYMBOL)
         resting: dict[str, Decimal] = {}  # client id -> amount still resting
-        sides: dict[str, str] = {}
+        sides: dict[str, Side] = {}
         for number, (kind, side, price, tenths, fee_in_base) in enumerate(actions):
             amount = Decimal(tenths) / 10
             if kind == "order" or not resting:
                 client_id = f"c{number}"
                 resting[client_id], sides[client_id] = amount, side
-                log.append(EventKind.ORDER, SYMBOL, {
-                    "client_id": client_id, "side": side, "price": str(price),
-                    "amount": str(amount)})
-                log.append(EventKind.ACK, SYMBOL, {"client_id": client_id, "order_id": number})
+                log.append(SYMBOL, OrderSent(client_id, side, price, amount))
+                log.append(SYMBOL, OrderAcked(client_id, str(number)))
                 continue
             client_id = sorted(resting)[number % len(resting)]
             if kind == "cancel":
                 del resting[client_id]
-                log.append(EventKind.CANCEL, SYMBOL, {"client_id": client_id})
+                log.append(SYMBOL, OrderCancelled(client_id, None, "cancelled"))
                 continue
             side = sides[client_id]
             filled = min(amount, resting[client_id])  # a partial fill, or the rest
@@ -54,10 +53,9 @@ def test_rebuild_equals_the_live_ledger(
             resting[client_id] -= filled
             if not resting[client_id]:
                 del resting[client_id]
-            log.append(EventKind.FILL, SYMBOL, {
-                "client_id": client_id, "order_id": number, "trade_id": number, "side": side,
-                "price": str(price), "amount": str(filled), "fee": str(fee),
-                "fee_asset": "MTS" if fee_in_base else "USDT", "base": "MTS", "quote": "USDT"})
+            log.append(SYMBOL, OrderFilled(
+                client_id, str(number), str(number), side, price, filled, fee,
+                "MTS" if fee_in_base else "USDT", "MTS", "USDT"))
         events = log.events()
         log.close()
     assert positions_from_events(events).get(SYMBOL, Position(SYMBOL)) == live

@@ -8,20 +8,33 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from appliance.ledger import Position, open_orders_from_events, positions_from_events
-from appliance.store.events import Event, EventKind
+from appliance.store.events import (
+    Event,
+    EventBody,
+    OrderAcked,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderSent,
+)
+from appliance.vocabulary import Side
 
 D = Decimal
+BUY, SELL = Side.BUY, Side.SELL
 
 
-def fill(seq: int, side: str, price: str, amount: str, fee: str = "0", fee_asset: str = "USDT",
+def ev(seq: int, body: EventBody) -> Event:
+    return Event(seq, 0.0, "MTS/USDT", body)
+
+
+def fill(seq: int, side: Side, price: str, amount: str, fee: str = "0", fee_asset: str = "USDT",
          client_id: str = "c1") -> Event:
-    return Event(seq, 0.0, EventKind.FILL, "MTS/USDT", {
-        "client_id": client_id, "order_id": "1", "trade_id": seq, "side": side, "price": price,
-        "amount": amount, "fee": fee, "fee_asset": fee_asset, "base": "MTS", "quote": "USDT"})
+    return ev(seq, OrderFilled(client_id, "1", str(seq), side, D(price), D(amount), D(fee),
+                               fee_asset, "MTS", "USDT"))
 
 
 def test_round_trip_realizes_the_difference() -> None:
-    position = positions_from_events([fill(1, "buy", "1.00", "10"), fill(2, "sell", "1.10", "4")])[
+    position = positions_from_events([fill(1, BUY, "1.00", "10"), fill(2, SELL, "1.10", "4")])[
         "MTS/USDT"]
     assert position.base == D("6")
     assert position.average_cost == D("1.00")
@@ -30,7 +43,7 @@ def test_round_trip_realizes_the_difference() -> None:
 
 
 def test_flip_from_long_to_short_restarts_cost_at_fill_price() -> None:
-    position = positions_from_events([fill(1, "buy", "2", "5"), fill(2, "sell", "3", "8")])[
+    position = positions_from_events([fill(1, BUY, "2", "5"), fill(2, SELL, "3", "8")])[
         "MTS/USDT"]
     assert position.base == D("-3")
     assert position.realized == D("5")
@@ -38,14 +51,14 @@ def test_flip_from_long_to_short_restarts_cost_at_fill_price() -> None:
 
 
 def test_fee_in_base_leaves_inventory_and_counts_as_fee() -> None:
-    position = positions_from_events([fill(1, "buy", "1", "10", fee="0.01", fee_asset="MTS")])[
+    position = positions_from_events([fill(1, BUY, "1", "10", fee="0.01", fee_asset="MTS")])[
         "MTS/USDT"]
     assert position.base == D("9.99")
     assert position.pnl(D("1")) == D("-0.01")
 
 
 trades = st.lists(st.tuples(
-    st.sampled_from(["buy", "sell"]),
+    st.sampled_from(Side),
     st.decimals(min_value=D("0.5"), max_value=D("2"), places=4),
     st.decimals(min_value=D("0.1"), max_value=D("100"), places=1),
     st.decimals(min_value=D("0"), max_value=D("0.05"), places=4),
@@ -55,13 +68,13 @@ trades = st.lists(st.tuples(
 
 @given(trades, st.decimals(min_value=D("0.5"), max_value=D("2"), places=4))
 def test_pnl_equals_cash_plus_marked_inventory(
-    fills: list[tuple[str, Decimal, Decimal, Decimal, bool]], mark: Decimal
+    fills: list[tuple[Side, Decimal, Decimal, Decimal, bool]], mark: Decimal
 ) -> None:
     """Average-cost accounting must agree with plain cash-flow accounting at any mark."""
     position, cash, base = Position("MTS/USDT"), D(0), D(0)
     for side, price, amount, fee, fee_in_base in fills:
         position.apply_fill(side, price, amount, fee, fee_in_base)
-        signed = amount if side == "buy" else -amount
+        signed = amount if side is Side.BUY else -amount
         cash -= signed * price
         base += signed - (fee if fee_in_base else 0)
         cash -= 0 if fee_in_base else fee
@@ -71,18 +84,15 @@ def test_pnl_equals_cash_plus_marked_inventory(
 
 
 def test_open_orders_follow_acks_partial_fills_and_cancels() -> None:
-    def ev(seq: int, kind: EventKind, **data: str) -> Event:
-        return Event(seq, 0.0, kind, "MTS/USDT", data)
-
     events = [
-        ev(1, EventKind.ORDER, client_id="a", side="buy", price="1", amount="10"),
-        ev(2, EventKind.ACK, client_id="a", order_id="11"),
-        ev(3, EventKind.ORDER, client_id="b", side="sell", price="2", amount="5"),
-        ev(4, EventKind.ORDER, client_id="c", side="sell", price="3", amount="5"),
-        ev(5, EventKind.REJECT, client_id="c", error="x"),
-        fill(6, "buy", "1", "4", client_id="a"),
-        fill(7, "sell", "2", "5", client_id="b"),
+        ev(1, OrderSent("a", BUY, D("1"), D("10"))),
+        ev(2, OrderAcked("a", "11")),
+        ev(3, OrderSent("b", SELL, D("2"), D("5"))),
+        ev(4, OrderSent("c", SELL, D("3"), D("5"))),
+        ev(5, OrderRejected("c", "other", "x")),
+        fill(6, BUY, "1", "4", client_id="a"),
+        fill(7, SELL, "2", "5", client_id="b"),
     ]
     (order,) = open_orders_from_events(events)
     assert (order.client_id, order.order_id, order.remaining) == ("a", "11", D("6"))
-    assert open_orders_from_events([*events, ev(8, EventKind.CANCEL, client_id="a")]) == []
+    assert open_orders_from_events([*events, ev(8, OrderCancelled("a", "11", "cancelled"))]) == []
