@@ -39,6 +39,10 @@ class DataDir:
         """Return one bot's log of its exchange requests (rotated to `api.log.1`)."""
         return self.bot(bot) / "api.log"
 
+    def inputs_dir(self, bot: str) -> Path:
+        """Return one bot's input journal: the inputs of its decisions, in segments for replay."""
+        return self.bot(bot) / "inputs"
+
     @property
     def hsm(self) -> Path:
         """Return the signer's folder: token files, SoftHSM config, development PIN."""

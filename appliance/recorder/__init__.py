@@ -1,0 +1,1 @@
+"""The bot's input journal: every input of its decisions, recorded for replay, bounded on disk."""
