@@ -23,15 +23,26 @@ from appliance.exchanges.adapter import connect
 from appliance.exchanges.api_log import ApiLog
 from appliance.ipc import IpcError, Peer, serve_stream
 from appliance.market.rules import MarketRules
-from appliance.orders.budget import RateBudget
 from appliance.orders.live import ClientIds
+from appliance.orders.manager import OrderManager
+from appliance.orders.venue import CcxtVenue
+from appliance.pacing.token_bucket import TokenBucket
+from appliance.recorder.journal import InputJournal
+from appliance.recorder.limits import RecorderConfigError, recorder_limits
+from appliance.recorder.recording import RecordingVenue, SymbolRecorder
 from appliance.risk.bot import BotGuard
+from appliance.risk.const import SymbolState
 from appliance.risk.limits import RiskLimits
 from appliance.store import appliance_db
 from appliance.store.database import open_reader
-from appliance.store.events import EventKind, EventLog
+from appliance.store.events import (
+    BotStateChanged,
+    BotStatus,
+    EventKind,
+    EventLog,
+    SymbolStateChanged,
+)
 from appliance.strategies.registry import StrategyConfigError
-from appliance.vocabulary import Quote, Side
 from hsm.client import SignerClient
 
 log = logging.getLogger(__name__)
@@ -55,14 +66,19 @@ class Feeds:
 
 
 @contextlib.asynccontextmanager
-async def streaming(worker: SymbolWorker, client: Any) -> AsyncIterator[Feeds]:
-    """Feed the worker's market and account from the exchange's streams while the block runs."""
+async def streaming(
+    worker: SymbolWorker, client: Any, venue: CcxtVenue
+) -> AsyncIterator[Feeds]:
+    """Feed the worker's market and account from the exchange's streams while the block runs.
+
+    `venue` is the worker's live venue: its account stream is the one started here.
+    """
     market = account = None
     if streams_market(client):
         market = MarketFeed(client, worker.symbol, worker.on_book, worker.on_trades)
         worker.streamed = True
     if streams_account(client):
-        account = worker.orders.account = AccountFeed(client, worker.symbol)
+        account = venue.account = AccountFeed(client, worker.symbol)
     tasks = [asyncio.create_task(feed.run()) for feed in (market, account) if feed is not None]
     try:
         yield Feeds(market, account)
@@ -88,9 +104,11 @@ class BotRuntime:
         self._stopped = asyncio.Event()
         self._ready = asyncio.Event()
         self._clients: dict[str, Any] = {}
-        self._budgets: dict[str, RateBudget] = {}
+        self._budgets: dict[str, TokenBucket] = {}
         self._events = EventLog(data.events_db(name))
         self._workers: list[SymbolWorker] = []
+        self._venues: dict[str, CcxtVenue] = {}
+        self._journal: InputJournal | None = None
         self._control: asyncio.Task[None] | None = None
 
     async def run(self, control: socket.socket | None) -> None:
@@ -102,7 +120,7 @@ class BotRuntime:
             reader, writer = await asyncio.open_unix_connection(sock=control)
             self._control = asyncio.create_task(serve_stream(reader, writer, self._answer))
         try:
-            self._events.append(EventKind.STATE, "", {"state": "running"})
+            self._events.append("", BotStateChanged(BotStatus.RUNNING))
             await self._start()
             self._ready.set()
             await asyncio.gather(*(self._quote(w) for w in self._workers))
@@ -129,9 +147,10 @@ class BotRuntime:
         """Keep the other bots' resting orders on each market, for self-trade checks."""
         if not isinstance(others, dict):
             return
+        now = time.time()
         for worker in self._workers:
-            worker.others = [Quote(Side(side), int(price), 0)
-                             for side, price in others.get(worker.market, [])]
+            worker.take_others(
+                [(str(side), int(price)) for side, price in others.get(worker.market, [])], now)
 
     async def _symbol_action(self, symbol: str, action: str) -> dict[str, Any]:
         """Carry out the operator's action on one of this bot's symbols."""
@@ -139,7 +158,7 @@ class BotRuntime:
         if worker is None:
             raise IpcError("unknown_symbol", f"{self.name} does not trade '{symbol}'")
         try:
-            state = await worker.operate(action)
+            state = await worker.operate(action, time.time())
         except OperatorRefused as exc:
             raise IpcError("refused", str(exc)) from None
         return {"symbol": symbol, "state": state.name}
@@ -147,7 +166,8 @@ class BotRuntime:
     async def _start(self) -> None:
         db = open_reader(self.data.appliance_db)
         try:
-            asset = appliance_db.settings(db).get("asset", "")
+            settings = appliance_db.settings(db)
+            asset = settings.get("asset", "")
             exchanges = appliance_db.exchanges(db)
             keys = {k.exchange: k for k in appliance_db.exchange_keys(db, self.name)}
             pairs = appliance_db.pairs(db, self.name)
@@ -161,8 +181,13 @@ class BotRuntime:
         except ValidationError as exc:
             raise BotConfigError(f"{self.name}'s risk limits are not valid; set them in the "
                                  f"panel: {exc}") from None
+        try:
+            journal = self._journal = InputJournal(self.data.inputs_dir(self.name),
+                                                   recorder_limits(settings))
+        except RecorderConfigError as exc:
+            raise BotConfigError(str(exc)) from None
         signer = SignerClient(self.data.signer_sock, SIGN_TIMEOUT_S)
-        sent = len(self._events.events(kinds=(EventKind.ORDER,)))
+        sent = self._events.count(EventKind.ORDER)
         ids = ClientIds(self.name, sent)
         for pair in pairs:
             if pair.exchange not in keys:
@@ -172,7 +197,7 @@ class BotRuntime:
                 client = connect(exchanges[pair.exchange], keys[pair.exchange], signer,
                                  api_log=ApiLog(self.data.api_log(self.name)))
                 self._clients[pair.exchange] = client
-                self._budgets[pair.exchange] = RateBudget(
+                self._budgets[pair.exchange] = TokenBucket(
                     ORDER_BURST, ORDERS_PER_SECOND, time.monotonic())
                 await client.load_markets()
             rules = MarketRules.from_ccxt(client.market(pair.symbol))
@@ -181,43 +206,52 @@ class BotRuntime:
                     f"{pair.symbol} is not a market of {asset}, the asset this box is licensed "
                     "for; remove the pair"
                 )
-            budget = self._budgets[pair.exchange]
+            venue = CcxtVenue(client, pair.symbol, self._budgets[pair.exchange])
+            recorder = SymbolRecorder(journal, pair.symbol)
+            orders = OrderManager(pair.symbol, RecordingVenue(venue, recorder), self._events,
+                                  rules, ids)
             try:
-                worker = SymbolWorker(pair, client, self._events, rules, ids, budget,
-                                      guards.guard(pair.symbol))
+                worker = SymbolWorker(pair, orders, self._events, rules,
+                                      guards.guard(pair.symbol), recorder)
             except StrategyConfigError as exc:
                 raise BotConfigError(f"{pair.symbol}: {exc}") from None
-            worker.restore()
-            await worker.reconcile()
+            worker.restore(time.time())
+            await worker.reconcile(time.time())
+            journal.flush()
+            self._venues[pair.symbol] = venue
             self._workers.append(worker)
 
     async def _quote(self, worker: SymbolWorker) -> None:
         """Run one worker, its market and account fed by streams where the exchange has them."""
-        async with streaming(worker, self._clients[worker.pair.exchange]):
+        client = self._clients[worker.pair.exchange]
+        async with streaming(worker, client, self._venues[worker.symbol]):
             await self._cycle(worker)
 
     async def _cycle(self, worker: SymbolWorker) -> None:
         """Run one worker's cycles; an error other than the network's pauses its symbol only."""
         while not self._stop.is_set():
             try:
-                await worker.cycle()
+                await worker.cycle(time.time())
             except ccxt_async.OperationFailed as exc:
                 log.warning("%s: network trouble, trying again: %s", worker.symbol, exc)
-                await worker.check_stale()
+                await worker.check_stale(time.time())
             except Exception as exc:
                 log.exception("%s: worker failed; pausing the symbol", worker.symbol)
                 worker.guard.pause()
-                self._events.append(EventKind.STATE, worker.symbol, {
-                    "state": "PAUSED", "reason": f"{type(exc).__name__}: {exc}"[:300]})
+                self._events.append(worker.symbol, SymbolStateChanged(
+                    SymbolState.PAUSED, f"{type(exc).__name__}: {exc}"[:300]))
                 await self._cancel(worker)
                 return
+            finally:
+                if self._journal is not None:
+                    self._journal.flush()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), CYCLE_SECONDS)
 
     async def _cancel(self, worker: SymbolWorker) -> None:
         try:
-            cancelled = await worker.cancel_all()
-            log.info("%s: cancelled %d open orders", worker.symbol, cancelled)
+            known = await worker.cancel_all(time.time())
+            log.info("%s: cancelled its %d open orders", worker.symbol, known)
         except Exception:
             log.exception("%s: could not cancel open orders", worker.symbol)
 
@@ -226,6 +260,8 @@ class BotRuntime:
             await self._cancel(worker)
         for client in self._clients.values():
             await client.close()
-        self._events.append(EventKind.STATE, "", {"state": "stopped"})
+        self._events.append("", BotStateChanged(BotStatus.STOPPED))
         self._events.close()
+        if self._journal is not None:
+            self._journal.close()
         self._stopped.set()

@@ -17,7 +17,9 @@ class Refusal(StrEnum):
 
 
 @dataclass(frozen=True)
-class _Hold:
+class Hold:
+    """Orders like a refused one are held back until `until`: a side, a price, or one order."""
+
     side: Side
     price_ticks: int | None  # None: the whole side
     size_lots: int | None
@@ -29,24 +31,29 @@ class RefusalMemory:
 
     def __init__(self, cooldown_s: float) -> None:
         self.cooldown_s = cooldown_s
-        self._holds: list[_Hold] = []
+        self._holds: list[Hold] = []
 
     def refused(self, now: float, quote: Quote, why: Refusal) -> None:
         """Record a refusal of `quote`."""
         until = now + self.cooldown_s
         if why is Refusal.INSUFFICIENT_BALANCE:
-            self._holds.append(_Hold(quote.side, None, None, until))
+            self._holds.append(Hold(quote.side, None, None, until))
         elif why is Refusal.POST_ONLY:
-            self._holds.append(_Hold(quote.side, quote.price_ticks, None, until))
+            self._holds.append(Hold(quote.side, quote.price_ticks, None, until))
         else:
-            self._holds.append(_Hold(quote.side, quote.price_ticks, quote.size_lots, until))
+            self._holds.append(Hold(quote.side, quote.price_ticks, quote.size_lots, until))
 
-    def allows(self, now: float, quote: Quote) -> bool:
-        """Return whether `quote` may be sent now."""
+    def holds(self, now: float) -> tuple[Hold, ...]:
+        """Return the holds still in force at `now`."""
         self._holds = [h for h in self._holds if h.until > now]
-        return not any(
-            h.side is quote.side
-            and h.price_ticks in (None, quote.price_ticks)
-            and h.size_lots in (None, quote.size_lots)
-            for h in self._holds
-        )
+        return tuple(self._holds)
+
+
+def is_held(holds: tuple[Hold, ...], quote: Quote) -> bool:
+    """Return whether any of `holds` keeps `quote` back."""
+    return any(
+        h.side is quote.side
+        and h.price_ticks in (None, quote.price_ticks)
+        and h.size_lots in (None, quote.size_lots)
+        for h in holds
+    )

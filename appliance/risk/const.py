@@ -17,6 +17,13 @@ SEVERITY = {SymbolState.ACTIVE: 0, SymbolState.PAUSED: 1, SymbolState.HALTED: 2}
 """A trip only ever moves a symbol to a more severe state: there is no automatic resume."""
 
 
+class RateSpan(StrEnum):
+    """The windows an order rate is limited over, as a reason names them."""
+
+    SECOND = "in the last second"
+    DAY = "today (UTC)"
+
+
 class TripAction(StrEnum):
     """What a trip does to its symbol once its orders are cancelled."""
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from appliance.market.monitor import MarketHealth
 from appliance.orders.refusals import Refusal
-from appliance.risk.const import SEVERITY, SymbolState, TripKind
+from appliance.risk.const import SEVERITY, RateSpan, SymbolState, TripKind
 from appliance.risk.exposure import ZERO, Exposure
 from appliance.risk.limits import RejectBurst, RiskLimits
 from appliance.risk.verdict import ALLOWED, StateChange, Trip, Verdict, refused
@@ -36,13 +36,41 @@ class SymbolHalted(Exception):
 
 
 @dataclass(frozen=True)
-class _OrderRate:
-    """Orders sent within one window, and orders asked for beyond its limit in that window."""
+class RiskStanding:
+    """What the guard knows of one symbol at a moment: all an order's risk verdict depends on."""
 
-    limit: int
-    span: str
-    sent: RollingWindow | DailyWindow
-    excess: RollingWindow | DailyWindow
+    state: SymbolState
+    health: MarketHealth | None
+    position: Decimal
+    others_exposure: Decimal
+    limits: RiskLimits
+
+
+def order_refusal(
+    standing: RiskStanding, side: Side, price: Decimal, amount: Decimal, resting: Decimal
+) -> str | None:
+    """Return why an order may not leave given `standing`, or None when it may.
+
+    `resting` is the unfilled amount of the symbol's orders already resting on `side`: the
+    position limits hold even if all of them fill.
+    """
+    if standing.state is not SymbolState.ACTIVE:
+        return f"the symbol is {standing.state}"
+    if standing.health is not MarketHealth.OK:
+        return HEALTH_REASONS.get(standing.health, f"the market is {standing.health}")
+    if price <= 0 or amount <= 0 or resting < 0:
+        return "an order needs a positive price and amount"
+    position, limits = standing.position, standing.limits
+    exposed = amount + resting
+    after = position + (exposed if side is Side.BUY else -exposed)
+    if abs(after) > limits.max_position and abs(after) > abs(position):
+        return f"the position could reach {after}, beyond the limit of {limits.max_position}"
+    value = abs(after) * price
+    total = standing.others_exposure + value
+    if total > limits.max_total_exposure and value > abs(position) * price:
+        return (f"total exposure could reach {total}, beyond the limit of "
+                f"{limits.max_total_exposure}")
+    return None
 
 
 class SymbolGuard:
@@ -57,11 +85,8 @@ class SymbolGuard:
         self._position = ZERO
         self._equity = ZERO
         self._peak: Decimal | None = None
-        self._rates = (
-            _OrderRate(limits.max_orders_per_second, "in the last second",
-                       RollingWindow(1.0), RollingWindow(1.0)),
-            _OrderRate(limits.max_orders_per_day, "today (UTC)", DailyWindow(), DailyWindow()),
-        )
+        self._over_rate: dict[RateSpan, RollingWindow | DailyWindow] = {
+            RateSpan.SECOND: RollingWindow(1.0), RateSpan.DAY: DailyWindow()}
         self._rejects = RollingWindow(limits.reject_storm.window_s)
         self._balance_rejects = RollingWindow(limits.insufficient_balance.window_s)
 
@@ -103,21 +128,26 @@ class SymbolGuard:
         self._acknowledge()
         return self._move(SymbolState.PAUSED, "halt cleared by the operator")
 
-    def check_order(
-        self, now: float, side: Side, price: Decimal, amount: Decimal, *, resting: Decimal = ZERO
-    ) -> Verdict:
-        """Say whether an order may leave now; an allowed order counts as sent.
+    def standing(self) -> RiskStanding:
+        """Return what an order's risk verdict depends on, as it stands now."""
+        return RiskStanding(self._state, self._health, self._position,
+                            self._exposure.others(self.symbol), self.limits)
 
-        `resting` is the unfilled amount of the symbol's orders already resting on `side`:
-        the position limits hold even if all of them fill.
-        """
-        refusal = (self._state_refusal() or self._limit_refusal(side, price, amount, resting)
-                   or self._rate_refusal(now))
-        if refusal is not None:
-            return refusal
-        for rate in self._rates:
-            rate.sent.add(now)
-        return ALLOWED
+    def check_order(
+        self, side: Side, price: Decimal, amount: Decimal, *, resting: Decimal = ZERO
+    ) -> Verdict:
+        """Say whether an order may leave as things stand; counts nothing."""
+        reason = order_refusal(self.standing(), side, price, amount, resting)
+        return ALLOWED if reason is None else refused(reason)
+
+    def observe_over_rate(self, now: float, span: RateSpan) -> Trip | None:
+        """Count an order the gate refused for a rate limit; enough of them in its window trip."""
+        excess = self._over_rate[span].add(now)
+        if excess < self.limits.order_rate_trip_excess:
+            return None
+        limit = (self.limits.max_orders_per_second if span is RateSpan.SECOND
+                 else self.limits.max_orders_per_day)
+        return self._trip(TripKind.ORDER_RATE, f"{excess} orders asked for beyond {limit} {span}")
 
     def observe_market(self, health: MarketHealth) -> Trip | None:
         """Take the market monitor's word on the symbol's data; stale or crossed data trips."""
@@ -164,42 +194,6 @@ class SymbolGuard:
                                                  f"{self._peak}, beyond the limit of {limit}")
         return None
 
-    def _state_refusal(self) -> Verdict | None:
-        if self._state is not SymbolState.ACTIVE:
-            return refused(f"the symbol is {self._state}")
-        if self._health is not MarketHealth.OK:
-            return refused(HEALTH_REASONS.get(self._health, f"the market is {self._health}"))
-        return None
-
-    def _limit_refusal(
-        self, side: Side, price: Decimal, amount: Decimal, resting: Decimal
-    ) -> Verdict | None:
-        if price <= 0 or amount <= 0 or resting < 0:
-            return refused("an order needs a positive price and amount")
-        exposed = amount + resting
-        after = self._position + (exposed if side is Side.BUY else -exposed)
-        limit = self.limits.max_position
-        if abs(after) > limit and abs(after) > abs(self._position):
-            return refused(f"the position could reach {after}, beyond the limit of {limit}")
-        value = abs(after) * price
-        total = self._exposure.others(self.symbol) + value
-        max_total = self.limits.max_total_exposure
-        if total > max_total and value > abs(self._position) * price:
-            return refused(f"total exposure could reach {total}, beyond the limit of {max_total}")
-        return None
-
-    def _rate_refusal(self, now: float) -> Verdict | None:
-        for rate in self._rates:
-            if rate.sent.count(now) < rate.limit:
-                continue
-            excess = rate.excess.add(now)
-            trip = None
-            if excess >= self.limits.order_rate_trip_excess:
-                trip = self._trip(TripKind.ORDER_RATE,
-                                  f"{excess} orders asked for beyond {rate.limit} {rate.span}")
-            return refused(f"{rate.limit} orders sent {rate.span}, the limit", trip)
-        return None
-
     def _burst(self, kind: TripKind, burst: RejectBurst, count: int, what: str) -> Trip | None:
         if count < burst.count:
             return None
@@ -212,8 +206,8 @@ class SymbolGuard:
         """Start the operator's decision afresh: what tripped before no longer counts."""
         self._rejects.clear()
         self._balance_rejects.clear()
-        for rate in self._rates:
-            rate.excess.clear()
+        for window in self._over_rate.values():
+            window.clear()
         if self._drawdown() > self.limits.max_drawdown:
             self._peak = self._equity
 

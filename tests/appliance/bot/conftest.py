@@ -7,7 +7,7 @@ import json
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
@@ -18,13 +18,17 @@ from appliance.exchanges.venue import point_at_simulator
 from appliance.exchanges.weight import WeightMixin
 from appliance.ledger import open_orders_from_events
 from appliance.market.rules import MarketRules
-from appliance.orders.budget import RateBudget
 from appliance.orders.live import ClientIds
+from appliance.orders.manager import OrderManager
+from appliance.orders.venue import CcxtVenue
+from appliance.pacing.token_bucket import TokenBucket
+from appliance.recorder.journal import InputJournal
+from appliance.recorder.recording import RecordingVenue, SymbolRecorder
 from appliance.risk.bot import BotGuard
 from appliance.risk.const import SymbolState
 from appliance.risk.limits import RiskLimits
 from appliance.store.appliance_db import Pair
-from appliance.store.events import EventKind, EventLog
+from appliance.store.events import KIND_OF, EventKind, EventLog, OrderFilled, OrderSent
 from provisioning.const import RISK_LIMITS, SPREAD_PARAMS
 from provisioning.sim_accounts import open_account
 from tests.conftest import RunningSimulator
@@ -32,6 +36,7 @@ from tests.conftest import RunningSimulator
 PAIR = Pair("bot-1", "sim", "MTS/USDT", "spread", SPREAD_PARAMS)
 LIMITS = RiskLimits.model_validate(RISK_LIMITS)
 BALANCES = {"MTS": "10000", "USDT": "20000"}
+Body = TypeVar("Body")
 
 
 class GovernedBinance(WeightMixin, ccxt_async.binance):  # type: ignore[misc]
@@ -82,22 +87,33 @@ async def client(make_client: ClientFactory) -> Any:
     return await make_client(BALANCES)
 
 
-def worker_for(client: Any, log: EventLog, pair: Pair = PAIR,
-               limits: RiskLimits = LIMITS) -> SymbolWorker:
+def worker_for(client: Any, log: EventLog, pair: Pair = PAIR, limits: RiskLimits = LIMITS,
+               journal: InputJournal | None = None) -> SymbolWorker:
     """Return a worker restored from `log`, as a bot builds one at start."""
     rules = MarketRules.from_ccxt(client.market(pair.symbol))
-    sent = len(log.events(kinds=(EventKind.ORDER,)))
-    budget = RateBudget(10, 5.0, time.time())
+    ids = ClientIds("bot-1", log.count(EventKind.ORDER))
+    venue = CcxtVenue(client, pair.symbol, TokenBucket(10, 5.0, time.time()))
     guard = BotGuard(limits, [pair.symbol]).guard(pair.symbol)
-    worker = SymbolWorker(pair, client, log, rules, ClientIds("bot-1", sent), budget, guard)
-    worker.restore()
+    recorder = None if journal is None else SymbolRecorder(journal, pair.symbol)
+    orders = OrderManager(pair.symbol, venue if recorder is None
+                          else RecordingVenue(venue, recorder), log, rules, ids)
+    worker = SymbolWorker(pair, orders, log, rules, guard, recorder)
+    worker.restore(time.time())
     return worker
+
+
+def venue_of(worker: SymbolWorker) -> CcxtVenue:
+    """Return the live venue of a worker, under its recorder if it has one."""
+    venue = worker.orders.venue
+    inner = venue.inner if isinstance(venue, RecordingVenue) else venue
+    assert isinstance(inner, CcxtVenue)
+    return inner
 
 
 async def active(client: Any, log: EventLog, **kwargs: Any) -> SymbolWorker:
     """Return a worker the operator has activated."""
     worker = worker_for(client, log, **kwargs)
-    assert await worker.operate("activate") is SymbolState.ACTIVE
+    assert await worker.operate("activate", time.time()) is SymbolState.ACTIVE
     return worker
 
 
@@ -105,9 +121,9 @@ async def cycle_until(worker: SymbolWorker, done: Callable[[], bool], what: str)
     """Cycle the worker, as its bot would, until `done()`; fail saying `what` never happened."""
     for _ in range(120):
         try:
-            await worker.cycle()
+            await worker.cycle(time.time())
         except ccxt_async.OperationFailed:
-            await worker.check_stale()
+            await worker.check_stale(time.time())
         if done():
             return
         await asyncio.sleep(0.5)
@@ -131,16 +147,21 @@ def post(url: str, body: dict[str, Any]) -> Any:
         return json.load(response)
 
 
+def bodies(log: EventLog, body: type[Body]) -> list[Body]:
+    """Return the bodies of the log's events of one type, oldest first."""
+    return [e.body for e in log.events(kinds=(KIND_OF[body],)) if isinstance(e.body, body)]
+
+
 async def assert_books_equal_the_exchanges(
     client: Any, log: EventLog, simulator: RunningSimulator
 ) -> None:
     """Fail unless the log's open orders and fills are the exchange's, each order sent once."""
-    sent = [e.data["client_id"] for e in log.events(kinds=(EventKind.ORDER,))]
+    sent = [order.client_id for order in bodies(log, OrderSent)]
     assert len(sent) == len(set(sent))
     on_exchange = [o["clientOrderId"] for o in await client.fetch_orders(PAIR.symbol, limit=1000)]
     assert len(on_exchange) == len(set(on_exchange)), "an order was sent twice"
     assert ({o.client_id for o in open_orders_from_events(log.events())}
             == {o["clientOrderId"] for o in resting(simulator)})
     trades = await client.fetch_my_trades(PAIR.symbol, limit=1000)
-    assert ({str(f.data["trade_id"]) for f in log.events(kinds=(EventKind.FILL,))}
+    assert ({fill.trade_id for fill in bodies(log, OrderFilled)}
             == {str(t["id"]) for t in trades})

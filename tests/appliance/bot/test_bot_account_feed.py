@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,12 +14,12 @@ import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 import pytest
 
-from appliance.bot import own_orders
 from appliance.bot.account_feed import streams_account
 from appliance.bot.runtime import streaming
 from appliance.bot.worker import SymbolWorker
 from appliance.exchanges.api_log import ApiLog, ApiLogMixin
 from appliance.exchanges.weight import WeightMixin
+from appliance.orders import manager
 from appliance.store.events import EventKind, EventLog
 from tests.appliance.bot.conftest import (
     BALANCES,
@@ -26,6 +27,7 @@ from tests.appliance.bot.conftest import (
     assert_books_equal_the_exchanges,
     clients_of,
     post,
+    venue_of,
 )
 from tests.conftest import RunningSimulator
 
@@ -50,10 +52,10 @@ async def cycles(worker: SymbolWorker, count: int, fills: int, log: EventLog) ->
     """Cycle the worker at least `count` times and until it has `fills` fills."""
     for done in range(600):
         try:
-            await worker.cycle()
+            await worker.cycle(time.time())
         except ccxt_async.OperationFailed:
-            await worker.check_stale()
-        if done >= count and len(log.events(kinds=(EventKind.FILL,))) >= fills:
+            await worker.check_stale(time.time())
+        if done >= count and log.count(EventKind.FILL) >= fills:
             return
         await asyncio.sleep(0.2)
     pytest.fail(f"the worker had no {fills} fills in 600 cycles")
@@ -74,7 +76,7 @@ async def test_orders_and_fills_arrive_on_the_stream_instead_of_being_polled(
 ) -> None:
     log = EventLog(tmp_path / "events.db")
     worker = await active(logged, log)
-    async with streaming(worker, logged) as feeds:
+    async with streaming(worker, logged, venue_of(worker)) as feeds:
         account = feeds.account
         assert account is not None
         await cycles(worker, 30, 2, log)
@@ -93,7 +95,7 @@ async def test_books_equal_the_exchanges_after_the_account_stream_drops(
     log = EventLog(tmp_path / "events.db")
     worker = await active(logged, log)
     post(f"{simulator.url}/sim/faults", {"ws_drop_rate": 0.3})
-    async with streaming(worker, logged) as feeds:
+    async with streaming(worker, logged, venue_of(worker)) as feeds:
         account = feeds.account
         assert account is not None
         await cycles(worker, 40, 3, log)
@@ -107,9 +109,9 @@ async def test_books_equal_the_exchanges_after_the_account_stream_drops(
 async def test_a_trusted_stream_is_still_checked_against_rest_once_a_period(
     logged: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(own_orders, "SETTLE_EVERY_S", 1.0)
+    monkeypatch.setattr(manager, "SETTLE_EVERY_S", 1.0)
     log = EventLog(tmp_path / "events.db")
     worker = await active(logged, log)
-    async with streaming(worker, logged):
+    async with streaming(worker, logged, venue_of(worker)):
         await cycles(worker, 40, 0, log)
     assert requests(tmp_path / "api.log")["/api/v3/openOrders"] >= 4

@@ -17,12 +17,15 @@ import ccxt.async_support as ccxt_async
 
 from appliance.bot.runtime import streaming
 from appliance.bot.worker import SymbolWorker
-from appliance.store.events import EventKind, EventLog
+from appliance.store.events import EventLog, OrderFilled
+from appliance.vocabulary import Side
 from tests.appliance.bot.conftest import (
     BALANCES,
     active,
     assert_books_equal_the_exchanges,
+    bodies,
     post,
+    venue_of,
 )
 from tests.conftest import RunningSimulator
 
@@ -35,12 +38,11 @@ CLIENT_TIMEOUT_MS = 1000
 def balances_from_fills(log: EventLog) -> dict[str, Decimal]:
     """Return the account's balances as the starting ones moved by every recorded fill."""
     held = {asset: Decimal(amount) for asset, amount in BALANCES.items()}
-    for fill in log.events(kinds=(EventKind.FILL,)):
-        amount, price = Decimal(fill.data["amount"]), Decimal(fill.data["price"])
-        sign = 1 if fill.data["side"] == "buy" else -1
-        held["MTS"] += sign * amount
-        held["USDT"] -= sign * amount * price
-        held[fill.data["fee_asset"]] -= Decimal(fill.data["fee"])
+    for fill in bodies(log, OrderFilled):
+        sign = 1 if fill.side is Side.BUY else -1
+        held["MTS"] += sign * fill.amount
+        held["USDT"] -= sign * fill.amount * fill.price
+        held[fill.fee_asset] -= fill.fee
     return held
 
 
@@ -53,15 +55,15 @@ async def soak(worker: SymbolWorker, client: Any, simulator: RunningSimulator,
     deadline = time.monotonic() + SOAK_SECONDS
     while time.monotonic() < deadline:
         try:
-            await worker.cycle()
+            await worker.cycle(time.time())
         except ccxt_async.OperationFailed as exc:
             errors[type(exc).__name__] += 1
-            await worker.check_stale()
+            await worker.check_stale(time.time())
         await asyncio.sleep(0.5)
     post(f"{simulator.url}/sim/faults", {})
     post(f"{simulator.url}/sim/market", {"running": False})
     for _ in range(3):
-        await worker.cycle()
+        await worker.cycle(time.time())
         await asyncio.sleep(0.2)
     return errors
 
@@ -89,7 +91,7 @@ async def test_rest_and_websocket_faults_leave_a_streaming_workers_books_equal_t
 ) -> None:
     log = EventLog(tmp_path / "events.db")
     worker = await active(pro_client, log)
-    async with streaming(worker, pro_client) as feeds:
+    async with streaming(worker, pro_client, venue_of(worker)) as feeds:
         errors = await soak(worker, pro_client, simulator, {**FAULTS, "ws_drop_rate": 0.1})
     assert errors, "no REST fault was met"
     assert feeds.account is not None and feeds.account.epoch, "the account stream never dropped"

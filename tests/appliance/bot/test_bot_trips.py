@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -13,13 +14,14 @@ from typing import Any
 
 from appliance.bot.feed import MarketFeed
 from appliance.bot.worker import SymbolWorker
-from appliance.risk.const import SymbolState
-from appliance.store.events import EventKind, EventLog
+from appliance.risk.const import SymbolState, TripKind
+from appliance.store.events import EventLog, RiskTripped
 from tests.appliance.bot.conftest import (
     LIMITS,
     PAIR,
     ClientFactory,
     active,
+    bodies,
     cycle_until,
     post,
     resting,
@@ -34,12 +36,13 @@ async def run_until_tripped(worker: SymbolWorker) -> None:
 
 
 async def assert_stopped(worker: SymbolWorker, log: EventLog, simulator: RunningSimulator,
-                         trip: str, state: SymbolState) -> None:
+                         trip: TripKind, state: SymbolState) -> None:
     """The trip is recorded, nothing rests, and another cycle does not quote again."""
-    recorded = log.events(kinds=(EventKind.RISK,))[-1]
-    assert (recorded.data["trip"], recorded.data["state"]) == (trip, state.name)
-    assert recorded.data["reason"]
-    await worker.cycle()  # a paused or halted symbol cancels what it may have left, sends none
+    recorded = bodies(log, RiskTripped)[-1]
+    assert (recorded.trip, recorded.state) == (trip, state)
+    assert recorded.reason
+    # a paused or halted symbol cancels what it may have left, and sends none
+    await worker.cycle(time.time())
     assert worker.guard.state is state
     assert resting(simulator) == []
 
@@ -49,7 +52,7 @@ async def test_drawdown_halts(client: Any, tmp_path: Path, simulator: RunningSim
     worker = await active(client, log, limits=LIMITS.model_copy(
         update={"max_drawdown": Decimal("0.01")}))  # the fees of one fill exceed it
     await run_until_tripped(worker)
-    await assert_stopped(worker, log, simulator, "drawdown", SymbolState.HALTED)
+    await assert_stopped(worker, log, simulator, TripKind.DRAWDOWN, SymbolState.HALTED)
 
 
 async def test_a_position_beyond_a_lowered_limit_pauses(
@@ -62,7 +65,7 @@ async def test_a_position_beyond_a_lowered_limit_pauses(
     lowered = LIMITS.model_copy(update={"max_position": abs(worker.position.base) / 2})
     reborn = await active(client, log, limits=lowered)
     await run_until_tripped(reborn)
-    await assert_stopped(reborn, log, simulator, "position", SymbolState.PAUSED)
+    await assert_stopped(reborn, log, simulator, TripKind.POSITION, SymbolState.PAUSED)
 
 
 async def test_total_exposure_pauses(
@@ -75,7 +78,7 @@ async def test_total_exposure_pauses(
     reborn = await active(client, log, limits=LIMITS.model_copy(
         update={"max_total_exposure": value}))
     await run_until_tripped(reborn)
-    await assert_stopped(reborn, log, simulator, "exposure", SymbolState.PAUSED)
+    await assert_stopped(reborn, log, simulator, TripKind.EXPOSURE, SymbolState.PAUSED)
 
 
 async def test_orders_beyond_the_rate_limit_halt(
@@ -85,7 +88,7 @@ async def test_orders_beyond_the_rate_limit_halt(
     worker = await active(client, log, limits=LIMITS.model_copy(
         update={"max_orders_per_second": 1, "order_rate_trip_excess": 1}))
     await run_until_tripped(worker)  # a bid and an ask in the same second: one too many
-    await assert_stopped(worker, log, simulator, "order_rate", SymbolState.HALTED)
+    await assert_stopped(worker, log, simulator, TripKind.ORDER_RATE, SymbolState.HALTED)
 
 
 async def test_repeated_insufficient_balance_pauses(
@@ -95,7 +98,8 @@ async def test_repeated_insufficient_balance_pauses(
     log = EventLog(tmp_path / "events.db")
     worker = await active(client, log)
     await run_until_tripped(worker)
-    await assert_stopped(worker, log, simulator, "insufficient_balance", SymbolState.PAUSED)
+    await assert_stopped(worker, log, simulator, TripKind.INSUFFICIENT_BALANCE,
+                         SymbolState.PAUSED)
 
 
 async def test_market_data_that_stops_arriving_pauses(
@@ -103,7 +107,7 @@ async def test_market_data_that_stops_arriving_pauses(
 ) -> None:
     log = EventLog(tmp_path / "events.db")
     worker = await active(client, log)
-    await worker.cycle()
+    await worker.cycle(time.time())
     assert resting(simulator)
     client.timeout = 1000  # milliseconds: the frozen exchange is noticed quickly
     os.kill(simulator.process.pid, signal.SIGSTOP)
@@ -111,7 +115,7 @@ async def test_market_data_that_stops_arriving_pauses(
         await run_until_tripped(worker)
     finally:
         os.kill(simulator.process.pid, signal.SIGCONT)
-    await assert_stopped(worker, log, simulator, "stale_data", SymbolState.PAUSED)
+    await assert_stopped(worker, log, simulator, TripKind.STALE_DATA, SymbolState.PAUSED)
 
 
 async def test_a_storm_of_rejects_halts(
@@ -125,7 +129,7 @@ async def test_a_storm_of_rejects_halts(
     limits = LIMITS.model_copy(update={"max_orders_per_second": 1000})  # rejects, not rate
     worker = await active(client, log, pair=ladder, limits=limits)
     await run_until_tripped(worker)
-    await assert_stopped(worker, log, simulator, "reject_storm", SymbolState.HALTED)
+    await assert_stopped(worker, log, simulator, TripKind.REJECT_STORM, SymbolState.HALTED)
 
 
 async def test_a_crossed_book_pauses(
@@ -143,4 +147,4 @@ async def test_a_crossed_book_pauses(
     finally:
         feed.cancel()
         post(f"{simulator.url}/sim/faults", {"crossed_book_rate": 0.0})
-    await assert_stopped(worker, log, simulator, "crossed_book", SymbolState.PAUSED)
+    await assert_stopped(worker, log, simulator, TripKind.CROSSED_BOOK, SymbolState.PAUSED)

@@ -15,9 +15,17 @@ from appliance.ledger import open_orders_from_events
 from appliance.market.monitor import MarketHealth
 from appliance.market.rules import MarketRules
 from appliance.risk.const import SymbolState
-from appliance.store.events import EventKind, EventLog
+from appliance.store.events import EventKind, EventLog, QuotesChosen, SymbolStateChanged
 from appliance.vocabulary import Quote, Side
-from tests.appliance.bot.conftest import LIMITS, PAIR, active, cycle_until, resting, worker_for
+from tests.appliance.bot.conftest import (
+    LIMITS,
+    PAIR,
+    active,
+    bodies,
+    cycle_until,
+    resting,
+    worker_for,
+)
 from tests.conftest import RunningSimulator
 
 
@@ -26,7 +34,7 @@ async def test_a_symbol_starts_paused_and_sends_nothing_until_activated(
 ) -> None:
     log = EventLog(tmp_path / "events.db")
     worker = worker_for(client, log)
-    await worker.cycle()
+    await worker.cycle(time.time())
     assert worker.guard.state is SymbolState.PAUSED
     assert resting(simulator) == []
     assert log.events(kinds=(EventKind.QUOTE,)), "a paused symbol still computes its quotes"
@@ -37,13 +45,13 @@ async def test_cycle_rests_one_bid_and_one_ask_inside_the_others_spread(
 ) -> None:
     log = EventLog(tmp_path / "events.db")
     worker = await active(client, log)
-    await worker.cycle()
+    await worker.cycle(time.time())
     orders = {o["side"]: o for o in resting(simulator)}
     assert set(orders) == {"BUY", "SELL"}
     assert float(orders["BUY"]["price"]) < float(orders["SELL"]["price"])
     assert all(o["clientOrderId"].startswith("mmbox-bot-1-") for o in orders.values())
     sent = log.events(kinds=(EventKind.ORDER, EventKind.CANCEL))
-    await worker.cycle()
+    await worker.cycle(time.time())
     if not log.events(kinds=(EventKind.FILL,)):  # a taker may hit a quote between cycles
         assert log.events(kinds=(EventKind.ORDER, EventKind.CANCEL)) == sent, (
             "an unchanged market must not re-send the quotes")
@@ -54,10 +62,10 @@ async def test_shadow_mode_records_quotes_and_sends_nothing(
 ) -> None:
     log = EventLog(tmp_path / "events.db")
     worker = await active(client, log, pair=replace(PAIR, shadow=True))
-    await worker.cycle()
+    await worker.cycle(time.time())
     assert resting(simulator) == []
-    (quote,) = log.events(kinds=(EventKind.QUOTE,))
-    assert quote.data["bid"] and quote.data["ask"]
+    (quote,) = bodies(log, QuotesChosen)
+    assert quote.bids and quote.asks
     assert log.events(kinds=(EventKind.ORDER,)) == []
 
 
@@ -72,12 +80,12 @@ async def test_a_restarted_worker_rebuilds_its_state_and_cancels_what_it_left(
     reborn = worker_for(client, log)  # as after SIGKILL: only the event log survives
     assert reborn.position == live.position
     assert reborn.guard.state is SymbolState.PAUSED
-    await reborn.reconcile()
+    await reborn.reconcile(time.time())
     assert resting(simulator) == []
     assert open_orders_from_events(log.events()) == []
     # Fills that happened between the crash and the restart are in the log now too.
     assert reborn.position.fills >= live.position.fills
-    assert reborn.position.fills == len(log.events(kinds=(EventKind.FILL,)))
+    assert reborn.position.fills == log.count(EventKind.FILL)
 
 
 def test_no_fill_can_carry_the_position_past_its_limit(
@@ -88,8 +96,8 @@ def test_no_fill_can_carry_the_position_past_its_limit(
                         limits=LIMITS.model_copy(update={"max_position": Decimal("1")}))
     worker.guard.activate()
     worker.guard.observe_market(MarketHealth.OK)
-    assert worker.guard.check_order(time.time(), Side.BUY, Decimal("1.25"), Decimal("1")).allowed
-    verdict = worker.guard.check_order(time.time(), Side.BUY, Decimal("1.25"), Decimal("20"))
+    assert worker.guard.check_order(Side.BUY, Decimal("1.25"), Decimal("1")).allowed
+    verdict = worker.guard.check_order(Side.BUY, Decimal("1.25"), Decimal("20"))
     assert not verdict.allowed and verdict.trip is None
     assert "position" in verdict.reason
 
@@ -99,24 +107,24 @@ async def test_a_halt_survives_a_restart_and_only_the_operator_clears_it(
 ) -> None:
     log = EventLog(tmp_path / "events.db")
     worker = await active(client, log)
-    await worker.cycle()
+    await worker.cycle(time.time())
     worker.guard.halt()
-    log.append(EventKind.STATE, PAIR.symbol, {"state": "HALTED", "reason": "test"})
+    log.append(PAIR.symbol, SymbolStateChanged(SymbolState.HALTED, "test"))
     reborn = worker_for(client, log)
     assert reborn.guard.state is SymbolState.HALTED
     with pytest.raises(OperatorRefused, match="clear the halt"):
-        await reborn.operate("activate")
-    assert await reborn.operate("clear_halt") is SymbolState.PAUSED
-    assert await reborn.operate("activate") is SymbolState.ACTIVE
+        await reborn.operate("activate", time.time())
+    assert await reborn.operate("clear_halt", time.time()) is SymbolState.PAUSED
+    assert await reborn.operate("activate", time.time()) is SymbolState.ACTIVE
 
 
 async def test_pausing_cancels_the_symbols_orders(
     client: Any, tmp_path: Path, simulator: RunningSimulator
 ) -> None:
     worker = await active(client, EventLog(tmp_path / "events.db"))
-    await worker.cycle()
+    await worker.cycle(time.time())
     assert resting(simulator)
-    assert await worker.operate("pause") is SymbolState.PAUSED
+    assert await worker.operate("pause", time.time()) is SymbolState.PAUSED
     assert resting(simulator) == []
 
 
@@ -125,13 +133,13 @@ async def test_no_bid_crosses_another_bots_ask_on_the_same_market(
 ) -> None:
     log = EventLog(tmp_path / "events.db")
     worker = await active(client, log, pair=replace(PAIR, shadow=True))
-    await worker.cycle()
-    (quote,) = log.events(kinds=(EventKind.QUOTE,))
+    await worker.cycle(time.time())
+    (quote,) = bodies(log, QuotesChosen)
     rules = MarketRules.from_ccxt(client.market(PAIR.symbol))
-    bid = rules.price_ticks(Decimal(quote.data["bid"][0]))
+    bid = rules.price_ticks(quote.bids[0][0])
     other = await active(client, EventLog(tmp_path / "other.db"))
     other.others = [Quote(Side.SELL, bid, 0)]  # the other bot's ask rests where we would bid
-    await other.cycle()
+    await other.cycle(time.time())
     sides = {o["side"] for o in resting(simulator)}
     assert "BUY" not in sides, "a bid at another bot's ask would trade the box with itself"
     assert "SELL" in sides
@@ -141,6 +149,6 @@ async def test_orders_ask_the_exchange_to_prevent_self_trades(
     client: Any, tmp_path: Path, simulator: RunningSimulator
 ) -> None:
     worker = await active(client, EventLog(tmp_path / "events.db"))
-    await worker.cycle()
+    await worker.cycle(time.time())
     (order, *_) = await client.fetch_open_orders(PAIR.symbol)
     assert order["info"]["selfTradePreventionMode"] == "EXPIRE_TAKER"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from appliance.compliance.integrity import CancelCause, MarketIntegrity
+from appliance.compliance.integrity import CancelCause, cancel_refusal, order_refusal
 from appliance.compliance.rules import ComplianceRules
-from appliance.compliance.self_trade import would_self_trade
+from appliance.compliance.self_trade import RestingOrder, would_self_trade
+from appliance.orders.counters import OrderCounters
 from appliance.orders.live import LiveOrder
 from appliance.risk.window import DAY_S
 from appliance.vocabulary import Quote, Side
@@ -31,11 +34,18 @@ def matches_in_a_book(side: Side, price_ticks: int, own: list[Quote]) -> bool:
     return bool(bids) and price_ticks <= max(bids)
 
 
+def refusal(side: Side, price_ticks: int, own: Sequence[RestingOrder],
+            counters: OrderCounters | None = None, now: float = NOW) -> str | None:
+    """Return why integrity refuses an order, with `counters` counting what was accepted."""
+    counts = (counters or OrderCounters()).at(now)
+    return order_refusal(side, price_ticks, own, counts, RULES)
+
+
 @given(own_books, st.sampled_from(Side), st.integers(85, 115))
 def test_an_allowed_order_never_crosses_an_own_order(
     own: list[Quote], side: Side, price_ticks: int
 ) -> None:
-    allowed = MarketIntegrity(RULES).check_order(NOW, side, price_ticks, own).allowed
+    allowed = refusal(side, price_ticks, own) is None
     assert allowed is not matches_in_a_book(side, price_ticks, own)
     assert would_self_trade(side, price_ticks, own) is not allowed
 
@@ -43,51 +53,40 @@ def test_an_allowed_order_never_crosses_an_own_order(
 def test_a_bid_at_an_own_ask_of_another_bot_is_refused() -> None:
     this_bot = [LiveOrder("mmbox-bot-1-7", Side.BUY, 99, 10, "1")]
     other_bot = [Quote(Side.SELL, 101, 3)]
-    integrity = MarketIntegrity(RULES)
-    verdict = integrity.check_order(NOW, Side.BUY, 101, [*this_bot, *other_bot])
-    assert not verdict.allowed
-    assert verdict.reason == ("a buy at 101 ticks would trade against the box's own sell "
-                              "at 101 ticks")
-    assert integrity.check_order(NOW, Side.BUY, 100, [*this_bot, *other_bot]).allowed
-    assert not integrity.check_order(NOW, Side.SELL, 99, this_bot).allowed
-    assert integrity.check_order(NOW, Side.SELL, 100, this_bot).allowed
+    assert refusal(Side.BUY, 101, [*this_bot, *other_bot]) == (
+        "a buy at 101 ticks would trade against the box's own sell at 101 ticks")
+    assert refusal(Side.BUY, 100, [*this_bot, *other_bot]) is None
+    assert refusal(Side.SELL, 99, this_bot) is not None
+    assert refusal(Side.SELL, 100, this_bot) is None
 
 
 def test_an_order_rests_its_minimum_time_before_it_is_replaced() -> None:
-    integrity = MarketIntegrity(RULES)
-    early = integrity.check_cancel(NOW + 0.5, NOW, CancelCause.REPLACE)
-    assert not early.allowed
-    assert early.reason == (
+    assert cancel_refusal(NOW + 0.5, NOW, CancelCause.REPLACE, RULES) == (
         "the order has rested 0.500 s of the 1 s it must rest before it is replaced")
-    assert integrity.check_cancel(NOW + 1.0, NOW, CancelCause.REPLACE).allowed
+    assert cancel_refusal(NOW + 1.0, NOW, CancelCause.REPLACE, RULES) is None
 
 
 @pytest.mark.parametrize("cause", [CancelCause.RISK_TRIP, CancelCause.OPERATOR,
                                    CancelCause.SHUTDOWN])
 def test_stopping_cancels_at_once(cause: CancelCause) -> None:
-    assert MarketIntegrity(RULES).check_cancel(NOW + 0.01, NOW, cause).allowed
+    assert cancel_refusal(NOW + 0.01, NOW, cause, RULES) is None
 
 
 def test_the_order_to_trade_ratio_is_capped_per_utc_day() -> None:
-    integrity = MarketIntegrity(RULES)
-    assert all(integrity.check_order(NOW + t, Side.BUY, 100, []).allowed for t in range(3))
-    refused = integrity.check_order(NOW + 3, Side.BUY, 100, [])
-    assert (refused.allowed, refused.reason) == (
-        False, "3 orders for 0 fills today (UTC) reach the order-to-trade cap of 3")
-    integrity.observe_fill(NOW + 4)
-    assert not integrity.check_order(NOW + 5, Side.BUY, 100, []).allowed
-    integrity.observe_fill(NOW + 6)
-    assert all(integrity.check_order(NOW + 7, Side.BUY, 100, []).allowed for _ in range(3))
-    assert not integrity.check_order(NOW + 8, Side.BUY, 100, []).allowed
-    assert integrity.check_order(MIDNIGHT + DAY_S, Side.BUY, 100, []).allowed
-
-
-def test_a_refused_self_trade_does_not_count_as_an_order() -> None:
-    integrity = MarketIntegrity(RULES)
-    own = [Quote(Side.SELL, 100, 1)]
-    for _ in range(5):
-        assert not integrity.check_order(NOW, Side.BUY, 100, own).allowed
-    assert all(integrity.check_order(NOW, Side.BUY, 99, own).allowed for _ in range(3))
+    counters = OrderCounters()
+    for t in range(3):
+        assert refusal(Side.BUY, 100, [], counters, NOW + t) is None
+        counters.accepted(NOW + t)
+    assert refusal(Side.BUY, 100, [], counters, NOW + 3) == (
+        "3 orders for 0 fills today (UTC) reach the order-to-trade cap of 3")
+    counters.filled(NOW + 4)
+    assert refusal(Side.BUY, 100, [], counters, NOW + 5) is not None
+    counters.filled(NOW + 6)
+    for _ in range(3):
+        assert refusal(Side.BUY, 100, [], counters, NOW + 7) is None
+        counters.accepted(NOW + 7)
+    assert refusal(Side.BUY, 100, [], counters, NOW + 8) is not None
+    assert refusal(Side.BUY, 100, [], counters, MIDNIGHT + DAY_S) is None
 
 
 @pytest.mark.parametrize("rules", [

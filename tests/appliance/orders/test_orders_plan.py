@@ -5,10 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from appliance.orders.budget import RateBudget
 from appliance.orders.live import LiveOrder
 from appliance.orders.plan import Tolerance, plan_orders
-from appliance.orders.refusals import Refusal, RefusalMemory
+from appliance.orders.refusals import Refusal, RefusalMemory, is_held
 from appliance.vocabulary import Quote, Side
 
 EXACT = Tolerance(price_ticks=0, min_size_ratio=1)
@@ -67,21 +66,13 @@ def test_an_order_in_doubt_is_neither_kept_nor_cancelled() -> None:
     assert plan.cancels == [] and plan.kept == []
 
 
-def test_budget_refills_up_to_its_capacity() -> None:
-    budget = RateBudget(capacity=5, per_second=2, now=0.0)
-    assert budget.take(0.0, 5)
-    assert not budget.take(0.0)
-    assert budget.available(1.0) == 2
-    assert budget.available(100.0) == 5
-
-
 def test_refused_orders_are_held_back_for_the_cooldown() -> None:
     memory = RefusalMemory(cooldown_s=5)
     bid = Quote(Side.BUY, 100, 10)
     memory.refused(0.0, bid, Refusal.POST_ONLY)
-    assert not memory.allows(1.0, bid)
-    assert memory.allows(1.0, Quote(Side.BUY, 99, 10))
-    assert memory.allows(5.0, bid)
+    assert is_held(memory.holds(1.0), bid)
+    assert not is_held(memory.holds(1.0), Quote(Side.BUY, 99, 10))
+    assert not is_held(memory.holds(5.0), bid)
     memory.refused(10.0, bid, Refusal.INSUFFICIENT_BALANCE)
-    assert not memory.allows(11.0, Quote(Side.BUY, 50, 1))
-    assert memory.allows(11.0, Quote(Side.SELL, 120, 10))
+    assert is_held(memory.holds(11.0), Quote(Side.BUY, 50, 1))
+    assert not is_held(memory.holds(11.0), Quote(Side.SELL, 120, 10))

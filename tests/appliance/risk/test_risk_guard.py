@@ -11,7 +11,7 @@ import pytest
 from appliance.market.monitor import MarketHealth
 from appliance.orders.refusals import Refusal
 from appliance.risk.bot import BotGuard
-from appliance.risk.const import SymbolState, TripAction, TripKind
+from appliance.risk.const import RateSpan, SymbolState, TripAction, TripKind
 from appliance.risk.guard import SymbolGuard, SymbolHalted
 from appliance.risk.limits import RejectBurst, RiskLimits
 from appliance.risk.verdict import StateChange, Trip
@@ -35,9 +35,9 @@ def active_guard(limits: RiskLimits = LIMITS) -> SymbolGuard:
     return guard
 
 
-def buy(guard: SymbolGuard, now: float = NOW, amount: int = 1) -> bool:
+def buy(guard: SymbolGuard, amount: int = 1) -> bool:
     """Ask the guard for a small buy; return whether it may leave."""
-    return guard.check_order(now, Side.BUY, Decimal(1), Decimal(amount)).allowed
+    return guard.check_order(Side.BUY, Decimal(1), Decimal(amount)).allowed
 
 
 def last_trip(*trips: Trip | None) -> Trip | None:
@@ -47,10 +47,9 @@ def last_trip(*trips: Trip | None) -> Trip | None:
 
 
 def rate_trip(guard: SymbolGuard) -> Trip | None:
-    """Ask for orders beyond the per-second rate until the excess trips."""
-    assert all(buy(guard) for _ in range(3))
-    return last_trip(guard.check_order(NOW, Side.BUY, Decimal(1), Decimal(1)).trip,
-                     guard.check_order(NOW, Side.BUY, Decimal(1), Decimal(1)).trip)
+    """Have the gate refuse orders beyond the per-second rate until the excess trips."""
+    return last_trip(guard.observe_over_rate(NOW, RateSpan.SECOND),
+                     guard.observe_over_rate(NOW, RateSpan.SECOND))
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ def test_a_trip_stops_the_symbol_with_its_reason(case: Case) -> None:
     assert (trip.kind, trip.new_state) == (case.kind, case.state)
     assert case.reason in trip.reason
     assert guard.state is case.state
-    verdict = guard.check_order(NOW + 5, Side.SELL, Decimal(1), Decimal(1))
+    verdict = guard.check_order(Side.SELL, Decimal(1), Decimal(1))
     assert not verdict.allowed
     assert verdict.reason == f"the symbol is {case.state}"
 
@@ -112,7 +111,7 @@ def test_a_tripped_symbol_never_resumes_by_itself(case: Case) -> None:
     guard.observe_position(Decimal(0), Decimal(1))
     guard.observe_equity(Decimal(5000))
     assert guard.state is case.state
-    assert not buy(guard, NOW + 86_400)
+    assert not buy(guard)
 
 
 @pytest.mark.parametrize("kind", list(TripKind))
@@ -129,16 +128,16 @@ def test_a_symbol_starts_paused_and_refuses_orders() -> None:
     guard = BotGuard(LIMITS, [SYMBOL]).guard(SYMBOL)
     guard.observe_market(MarketHealth.OK)
     assert guard.state is SymbolState.PAUSED
-    assert guard.check_order(NOW, Side.BUY, Decimal(1), Decimal(1)).reason == "the symbol is paused"
+    assert guard.check_order(Side.BUY, Decimal(1), Decimal(1)).reason == "the symbol is paused"
 
 
 def test_orders_wait_for_healthy_market_data() -> None:
     guard = BotGuard(LIMITS, [SYMBOL]).guard(SYMBOL)
     guard.activate()
-    assert guard.check_order(NOW, Side.BUY, Decimal(1), Decimal(1)).reason == (
+    assert guard.check_order(Side.BUY, Decimal(1), Decimal(1)).reason == (
         "no market data seen yet")
     assert guard.observe_market(MarketHealth.EMPTY) is None
-    verdict = guard.check_order(NOW, Side.BUY, Decimal(1), Decimal(1))
+    verdict = guard.check_order(Side.BUY, Decimal(1), Decimal(1))
     assert (verdict.allowed, verdict.reason) == (False, "a side of the book is empty")
     assert guard.state is SymbolState.ACTIVE
     guard.observe_market(MarketHealth.OK)

@@ -1,0 +1,1 @@
+"""Replay: the same decision code run again over recorded inputs, with nothing sent."""
