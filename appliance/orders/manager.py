@@ -153,8 +153,7 @@ class OrderManager:
     async def send(self, gated: Gated, now: float) -> Outcome:
         """Send the cancels, then the creates the gate let through; return what happened.
 
-        Creates wait while any order is in doubt, and stop at the exchange's first refusal
-        when the caller must look at it (see `Outcome.refusals`).
+        Creates stop while any order is in doubt: nothing more leaves until it is settled.
         """
         outcome = Outcome()
         for order in gated.cancels:

@@ -1,8 +1,9 @@
 """The risk guard of one symbol: its state, its limits and its kill switches (seed 004).
 
-Pure: the caller passes `now` (Unix seconds) and what it saw, and acts on the answer. On a
-`Trip` it cancels every order of the symbol and records the trip; it records every
-`StateChange` too. Nothing here resumes a symbol: only the operator does.
+Pure: the caller passes `now` (Unix seconds) and what it saw, and acts on the answer: it records
+each `Trip` and `StateChange`, and a symbol that is no longer ACTIVE has its orders cancelled by
+the pass that follows. `order_refusal` is the guard's verdict on one order, as the order gate
+asks it. Nothing here resumes a symbol: only the operator does.
 """
 
 from __future__ import annotations
