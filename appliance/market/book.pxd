@@ -1,12 +1,8 @@
 # C types for book.py when Cython compiles it; the interpreter ignores this file.
 
-cdef bint _checked(object price, object lots) except -1
-
-
 cdef class _Ladder:
-    cdef long sign
-    cdef dict lots
-    cdef list keys
+    cdef long better
+    cdef list levels
 
     cdef void load(self, object levels)
     cdef object best(self)

@@ -4,8 +4,8 @@
 ccxt.pro keeps the exchange's book in step (a REST snapshot, then the depth diffs, and a fresh
 snapshot after a gap); the box takes the top of that book as a snapshot each time it changes.
 Written in Cython's pure-Python mode: interpreted in development, compiled for the image with
-the C types declared beside it in `book.pxd`. Each side keeps a dict (price_ticks → lots) and
-a sorted list of keys with the best price last, so the best price is read in O(1).
+the C types declared beside it in `book.pxd`. Each side keeps its levels best first, so the best
+price is read in O(1) and a snapshot that arrives in order is taken without sorting.
 """
 
 from __future__ import annotations
@@ -16,43 +16,51 @@ from appliance.vocabulary import Level, Side
 
 
 class _Ladder:
-    """One side of the book; keys are `sign * price` in ascending order, the best price last."""
+    """One side of the book: its levels best first, as (price_ticks, lots) with lots > 0.
 
-    def __init__(self, sign: int) -> None:
-        self.sign = sign
-        self.lots: dict[int, int] = {}
-        self.keys: list[int] = []
+    `better` is 1 for bids (a higher price is better) and -1 for asks.
+    """
+
+    def __init__(self, better: int) -> None:
+        self.better = better
+        self.levels: list[Level] = []
 
     def load(self, levels: Iterable[Level]) -> None:
-        """Replace every level with `levels`: a repeated price keeps its last size, 0 lots none."""
-        self.lots = {price: lots for price, lots in dict(levels).items() if _checked(price, lots)}
-        self.keys = sorted([self.sign * price for price in self.lots])
+        """Replace every level with `levels`: a repeated price keeps its last size, 0 lots none.
+
+        A snapshot already ordered best first, without repeats or empty levels (as ccxt.pro
+        gives it), is taken as it is; any other is sorted.
+        """
+        taken = list(levels)
+        better = self.better
+        previous: int | None = None
+        ordered = True
+        for price, lots in taken:
+            if lots <= 0:
+                if lots < 0:
+                    raise ValueError(
+                        f"level at {price} ticks has {lots} lots; sizes are never negative")
+                ordered = False
+            elif previous is not None and (price - previous) * better >= 0:
+                ordered = False
+            previous = price
+        if not ordered:
+            kept = {price: lots for price, lots in taken}
+            taken = sorted([(price, lots) for price, lots in kept.items() if lots > 0],
+                           key=lambda level: -better * level[0])
+        self.levels = taken
 
     def best(self) -> int | None:
         """Return the best price, or None when the side is empty."""
-        return self.sign * self.keys[-1] if self.keys else None
+        return self.levels[0][0] if self.levels else None
 
     def best_lots(self) -> int:
         """Return the lots at the best price, or 0 when the side is empty."""
-        return self.lots[self.sign * self.keys[-1]] if self.keys else 0
+        return self.levels[0][1] if self.levels else 0
 
     def top(self, n: int) -> list[Level]:
         """Return up to `n` levels, best first."""
-        out: list[Level] = []
-        i = len(self.keys) - 1
-        stop = max(-1, i - n)
-        while i > stop:
-            price = self.sign * self.keys[i]
-            out.append((price, self.lots[price]))
-            i -= 1
-        return out
-
-
-def _checked(price: int, lots: int) -> bool:
-    """Return whether a level has lots, refusing a negative size."""
-    if lots < 0:
-        raise ValueError(f"level at {price} ticks has {lots} lots; sizes are never negative")
-    return lots > 0
+        return self.levels[:n]
 
 
 class Book:
@@ -99,11 +107,11 @@ class Book:
     @property
     def empty(self) -> bool:
         """Return whether a side has no level, so the book is not a two-sided market."""
-        return not self._bids.keys or not self._asks.keys
+        return not self._bids.levels or not self._asks.levels
 
     @property
     def crossed(self) -> bool:
         """Return whether the best bid reaches the best ask (crossed or locked)."""
-        if not self._bids.keys or not self._asks.keys:
+        if not self._bids.levels or not self._asks.levels:
             return False
-        return self._bids.keys[-1] >= -self._asks.keys[-1]
+        return self._bids.levels[0][0] >= self._asks.levels[0][0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
-from fractions import Fraction
 
 from appliance.market.book import Book
 from appliance.market.view import MarketView, others_top
@@ -90,6 +89,6 @@ class MarketMonitor:
         self._updated = now
         bid, ask = self.book.best_bid, self.book.best_ask
         if bid is not None and ask is not None and bid < ask:
-            mid = Fraction(bid + ask, 2)
+            mid = (bid + ask) / 2  # a statistic's input: float, as math.log takes it anyway
             self.rolling.update(now, mid)
             self.ewma.update(now, mid)

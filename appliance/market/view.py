@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -49,12 +48,13 @@ def others_top(
     `levels` and `own` are (price_ticks, size_lots); own orders at a price reduce that level,
     and a level left with no lots of others is skipped.
     """
-    own_lots = Counter[int]()
+    own_lots: dict[int, int] = {}
     for price, lots in own:
-        own_lots[price] += lots
+        own_lots[price] = own_lots.get(price, 0) + lots
     for price, lots in levels:
-        if lots > own_lots[price]:
-            return price, lots - own_lots[price]
+        others = lots - own_lots.get(price, 0)
+        if others > 0:
+            return price, others
     return None
 
 

@@ -20,7 +20,7 @@ class _LogReturns:
         self._time: float | None = None
         self._log_mid = 0.0
 
-    def step(self, now: float, mid: Fraction | int) -> tuple[float, float] | None:
+    def step(self, now: float, mid: Fraction | float) -> tuple[float, float] | None:
         """Return (previous sample's time, log return since it), None for the first sample."""
         if mid <= 0:
             raise ValueError(f"a mid price must be positive, not {mid} ticks")
@@ -97,7 +97,7 @@ class RollingVolatility:
         self._returns = _LogReturns()
         self._window = _Window()
 
-    def update(self, now: float, mid: Fraction | int) -> None:
+    def update(self, now: float, mid: Fraction | float) -> None:
         """Take the mid seen at `now` and forget returns that start before the window."""
         step = self._returns.step(now, mid)
         if step is None:
@@ -135,7 +135,7 @@ class EwmaVolatility:
         self._returns = _LogReturns()
         self._variance: float | None = None
 
-    def update(self, now: float, mid: Fraction | int) -> None:
+    def update(self, now: float, mid: Fraction | float) -> None:
         """Take the mid seen at `now` into the average."""
         step = self._returns.step(now, mid)
         if step is None:

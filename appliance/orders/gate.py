@@ -16,7 +16,7 @@ budget.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from appliance.compliance.integrity import CancelCause, cancel_refusal
 from appliance.compliance.integrity import order_refusal as integrity_refusal
@@ -99,8 +99,8 @@ def gate(plan: Plan, given: GateInput) -> Gated:
             budget -= 1
             creates.append(quote)
             resting.append(quote)
-            counts = replace(counts, orders_last_second=counts.orders_last_second + 1,
-                             orders_today=counts.orders_today + 1)
+            counts = Counts(counts.orders_last_second + 1, counts.orders_today + 1,
+                            counts.fills_today)
         else:
             held += 1
     return Gated(tuple(cancels), tuple(creates), tuple(refused), tuple(waiting), held)

@@ -43,10 +43,10 @@ class Plan:
 def plan_orders(desired: list[Quote], live: list[LiveOrder], tolerance: Tolerance) -> Plan:
     """Return the fewest cancels and creates that turn `live` into `desired`."""
     result = Plan()
-    for side in Side:
-        wanted = sorted((q for q in desired if q.side is side), key=lambda q: q.price_ticks)
-        resting = sorted((o for o in live if o.side is side and o.order_id is not None),
-                         key=lambda o: (o.price_ticks, o.client_id))
+    for side in SIDES:
+        wanted = sorted([q for q in desired if q.side is side], key=_quote_price)
+        resting = sorted([o for o in live if o.side is side and o.order_id is not None],
+                         key=_order_place)
         for quote in wanted:
             match = _closest(quote, resting, tolerance)
             if match is None:
@@ -58,11 +58,29 @@ def plan_orders(desired: list[Quote], live: list[LiveOrder], tolerance: Toleranc
     return result
 
 
+SIDES = tuple(Side)
+
+
+def _quote_price(quote: Quote) -> int:
+    return quote.price_ticks
+
+
+def _order_place(order: LiveOrder) -> tuple[int, str]:
+    return order.price_ticks, order.client_id
+
+
 def _closest(quote: Quote, resting: list[LiveOrder], tolerance: Tolerance) -> LiveOrder | None:
     """Return the resting order nearest in price that still serves the quote, if any."""
     enough = tolerance.min_size_ratio * quote.size_lots  # a size threshold, not a price
-    fits = [o for o in resting
-            if abs(o.price_ticks - quote.price_ticks) <= tolerance.price_ticks
-            and o.remaining_lots >= enough and o.remaining_lots <= quote.size_lots]
-    return min(fits, key=lambda o: (abs(o.price_ticks - quote.price_ticks), o.client_id),
-               default=None)
+    reach, price, size = tolerance.price_ticks, quote.price_ticks, quote.size_lots
+    best: LiveOrder | None = None
+    best_key: tuple[int, str] | None = None
+    for order in resting:
+        distance = abs(order.price_ticks - price)
+        left = order.lots - order.filled_lots
+        if distance > reach or left < enough or left > size:
+            continue
+        key = (distance, order.client_id)
+        if best_key is None or key < best_key:
+            best, best_key = order, key
+    return best

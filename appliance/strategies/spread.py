@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -31,9 +32,11 @@ class SpreadParams(BaseModel):
     skew_bps: float = Field(default=0, ge=0, le=1000, description="shift at max inventory")
     band_bps: float = Field(default=200, gt=0, le=5000, description="no quote further from mid")
 
-    def centi_bps(self, name: str) -> int:
-        """Return a basis-point parameter in hundredths of a basis point, as an integer."""
-        return round(float(getattr(self, name)) * 100)
+    @cached_property
+    def in_centi_bps(self) -> tuple[int, int, int]:
+        """Return the half spread, skew and band in hundredths of a basis point, as integers."""
+        return (round(self.half_spread_bps * 100), round(self.skew_bps * 100),
+                round(self.band_bps * 100))
 
     @model_validator(mode="after")
     def _fits_band(self) -> SpreadParams:
@@ -58,11 +61,12 @@ def spread_quotes(
     max_lots = max(1, rules.size_lots(params.max_inventory))
     held = max(-max_lots, min(max_lots, int(inventory / rules.lot)))
     mid2 = view.best_bid + view.best_ask  # twice the mid
+    half_spread, skew, band_width = params.in_centi_bps
     den = 2 * CENTI_BPS * max_lots
     mid = mid2 * CENTI_BPS * max_lots
-    half = mid2 * params.centi_bps("half_spread_bps") * max_lots
-    shift = mid2 * params.centi_bps("skew_bps") * held
-    band = mid2 * params.centi_bps("band_bps") * max_lots
+    half = mid2 * half_spread * max_lots
+    shift = mid2 * skew * held
+    band = mid2 * band_width * max_lots
     bid = min((mid - half - shift) // den, view.best_ask - 1, (mid + band) // den)
     ask = max(-((shift - mid - half) // den), view.best_bid + 1, -((band - mid) // den))
     bid, ask = max(bid, -((band - mid) // den)), min(ask, (mid + band) // den)

@@ -78,6 +78,22 @@ def test_each_snapshot_replaces_the_book_as_a_plain_dict_would(
         assert book.last_update_id == update_id
 
 
+@given(st.sets(st.integers(1, 40), max_size=8), st.sets(st.integers(41, 80), max_size=8),
+       st.integers(1, 5))
+def test_a_snapshot_in_exchange_order_reads_the_same_and_is_not_shared(
+    book_module: ModuleType, bid_prices: set[int], ask_prices: set[int], lots: int,
+) -> None:
+    bids = [(price, lots) for price in sorted(bid_prices, reverse=True)]
+    asks = [(price, lots) for price in sorted(ask_prices)]
+    book = book_module.Book("MTS/USDT")
+    book.apply_snapshot(1, bids, asks)
+    bids.append((0, 1))
+    asks.clear()
+    assert book.levels(Side.BUY, 100) == [(price, lots) for price in
+                                           sorted(bid_prices, reverse=True)]
+    assert book.levels(Side.SELL, 100) == [(price, lots) for price in sorted(ask_prices)]
+
+
 def test_levels_are_best_first_and_cut_at_n(book_module: ModuleType) -> None:
     book = book_module.Book("MTS/USDT")
     book.apply_snapshot(1, [(97, 1), (99, 2), (98, 3)], [(103, 1), (101, 2), (102, 3)])

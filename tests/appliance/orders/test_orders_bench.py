@@ -41,6 +41,7 @@ LIMITS = RiskLimits(max_position=Decimal(10_000), max_total_exposure=Decimal(100
                     max_drawdown=Decimal(1000))
 PARAMS = SpreadParams(half_spread_bps=10, order_size=Decimal(20), max_inventory=Decimal(2000),
                       skew_bps=20, band_bps=100)
+COMPLIANCE = ComplianceRules()
 
 Levels = list[tuple[int, int]]
 
@@ -71,9 +72,9 @@ def as_live(quotes: list[Quote], start: int) -> list[LiveOrder]:
 
 
 def gate_input(now: float, live: list[LiveOrder], counters: OrderCounters) -> GateInput:
-    """Return what the gate weighs for an ACTIVE symbol on a healthy market."""
+    """Return what the gate weighs for an ACTIVE symbol on a healthy market, as a worker does."""
     risk = RiskStanding(SymbolState.ACTIVE, MarketHealth.OK, Decimal(0), Decimal(0), LIMITS)
-    return GateInput(now, risk, counters.at(now), ComplianceRules(), RULES, tuple(live), (),
+    return GateInput(now, risk, counters.at(now), COMPLIANCE, RULES, tuple(live), (),
                      (), 10, CancelCause.REPLACE)
 
 
