@@ -1,6 +1,8 @@
 """The supervisor's database (`appliance.db`): the box's configuration and its processes.
 
-Exchanges name a key label, never a secret: the secret lives in the token only.
+Exchanges name a key label, never a secret: the secret lives in the token only. Who may reach
+and use the panel (users, API tokens, the pending allowlist change, the activity log) is read
+and written by `appliance.store.access`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,23 @@ CREATE TABLE IF NOT EXISTS allowlist (cidr TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS processes (
     name TEXT PRIMARY KEY, state TEXT NOT NULL, pid INTEGER, restarts INTEGER NOT NULL,
     since REAL NOT NULL, detail TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS users (
+    fingerprint TEXT PRIMARY KEY, name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('owner', 'operator')), public_key_pem TEXT NOT NULL,
+    usb_serial TEXT NOT NULL, token_label TEXT, token_serial TEXT, key_id TEXT, key_label TEXT,
+    created REAL NOT NULL, revoked REAL);
+CREATE UNIQUE INDEX IF NOT EXISTS users_name ON users (name) WHERE revoked IS NULL;
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL,
+    scope TEXT NOT NULL CHECK (scope IN ('read', 'control')), hash TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL, expires REAL NOT NULL, revoked REAL, created_by TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS activity (
+    seq INTEGER PRIMARY KEY, ts REAL NOT NULL, actor TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    address TEXT NOT NULL, action TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL,
+    prev TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS allowlist_change (
+    id INTEGER PRIMARY KEY CHECK (id = 1), previous TEXT NOT NULL, proposed TEXT NOT NULL,
+    author TEXT NOT NULL, address TEXT NOT NULL, deadline REAL NOT NULL);
 """
 
 
