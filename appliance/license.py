@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,16 @@ TIERS = {
 }
 
 
+class BoxKind(StrEnum):
+    """What a box is for: sold to a project owner, or run by a developer on the simulator."""
+
+    PRODUCTION = "production"
+    """Keeps no PIN on disk; operated with USB keys."""
+
+    DEVELOPMENT = "development"
+    """Keeps its PIN on disk and has software operator keys instead of USB ones."""
+
+
 @dataclass(frozen=True)
 class License:
     """A verified license."""
@@ -56,6 +67,7 @@ class License:
     limits: Limits
     device_public_key: bytes
     issued_at: str
+    kind: BoxKind = BoxKind.PRODUCTION
 
     def manifest(self) -> dict[str, Any]:
         """Return the manifest as the license file holds it."""
@@ -67,6 +79,15 @@ def tier_limits(tier: str) -> Limits:
     if tier not in TIERS:
         raise LicenseError(f"there is no tier '{tier}'; choose one of {', '.join(TIERS)}")
     return TIERS[tier]
+
+
+def box_kind(kind: str) -> BoxKind:
+    """Return the kind of box a license names."""
+    try:
+        return BoxKind(kind)
+    except ValueError:
+        raise LicenseError(f"there is no box kind {kind!r}; a license names one of "
+                           f"{', '.join(BoxKind)}") from None
 
 
 def canonical(manifest: dict[str, Any]) -> bytes:
@@ -145,10 +166,22 @@ def _license(manifest: dict[str, Any], where: str) -> License:
             tier=str(manifest["tier"]), limits=limits,
             device_public_key=base64.b64decode(manifest["device_public_key"], validate=True),
             issued_at=str(manifest["issued_at"]),
+            kind=_signed_kind(manifest, where),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise LicenseError(f"{where} is signed but its manifest is incomplete ({exc!r}); "
                            "ask the vendor for a new license") from None
+
+
+def _signed_kind(manifest: dict[str, Any], where: str) -> BoxKind:
+    """Return the box kind a signed manifest names; licenses issued before kinds are production."""
+    kind = manifest.get("kind", BoxKind.PRODUCTION)
+    try:
+        return BoxKind(kind)
+    except ValueError:
+        raise LicenseError(f"{where} names box kind {kind!r}, which this image does not know "
+                           f"(it knows {', '.join(BoxKind)}); ask the vendor for a new "
+                           "license") from None
 
 
 def b64(raw: bytes) -> str:

@@ -1,5 +1,9 @@
 """Start the signer agent: log in to the token with the PIN on stdin and serve signer.sock.
 
+With `--locked` (a production box, which keeps no PIN on disk) the signer reads no PIN: it
+serves at once with the token closed, and opens it when an owner unlocks the box from the
+panel (op `unlock`). Until then every token op is refused as `locked`.
+
 Exit status: 0 after SIGTERM, 1 when it cannot start, 2 for a wrong PIN, 3 while wrong PINs
 lock logins out (no login is tried; the log says until when), 64 for a bad command line.
 """
@@ -13,12 +17,14 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
-from typing import BinaryIO, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import uvloop
 
 from appliance.datadir import DataDir
+from appliance.ipc import IpcError, Peer
 from appliance.pacing.token_bucket import RateSpecError
 from hsm.access import AccessPolicy, AccessSpecError
 from hsm.agent import SignerAgent
@@ -34,11 +40,12 @@ from hsm.const import (
 )
 from hsm.keyops import TokenOps
 from hsm.login_ops import LoginOp, LoginOps
-from hsm.ops import Access, Audit, Op
+from hsm.ops import Access, Audit, Call, Op
 from hsm.pinguard import LockedOut, PinGuard
 from hsm.ratelimit import CallerRateLimit
 from hsm.server import serve_signer
 from hsm.softhsm import SOFTHSM_MODULE, is_softhsm, use_config
+from hsm.softkeys import SoftKeyError, SoftKeyWatch, dev_key_op
 from hsm.token import Token, TokenError, WrongPin
 from hsm.usb import YUBIKEY_5, KeyWatch, UsbId, UsbIdError
 
@@ -52,6 +59,10 @@ log = logging.getLogger("hsm")
 
 QUIET_LOGIN_OPS = ("usb_keys", "login_session")
 """Login ops the panel polls: audited as counts, not a line per call."""
+
+LOCKED_MESSAGE = ("the box is locked: the token opens when an owner unlocks the box from the "
+                  "panel; try again then")
+"""The answer to every token op while the box is locked (error code `locked`)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,7 +84,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = _Parser(
         prog="python -m hsm",
         description="Serve signatures from a PKCS#11 token. The user PIN is read from the "
-        "first line of standard input.",
+        "first line of standard input, unless the signer starts --locked.",
     )
     parser.add_argument("--data", required=True, type=Path, help="the box's data directory")
     parser.add_argument("--module", default=SOFTHSM_MODULE, help="PKCS#11 module path")
@@ -95,6 +106,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="uid of the panel, the only caller of the login ops")
     parser.add_argument("--pin-failures", type=int, default=PIN_FAILURES_ALLOWED,
                         help="wrong PINs in a row before logins are delayed")
+    parser.add_argument("--locked", action="store_true",
+                        help="read no PIN: keep the token closed until the panel unlocks it")
+    parser.add_argument("--dev-keys", action="store_true",
+                        help="present the operator module's dev-key-* tokens as operator keys "
+                        "instead of watching USB, and serve the op dev_key (development box)")
     args = parser.parse_args(argv)
     try:
         args.policy = AccessPolicy.parse(args.allow, args.admin)
@@ -131,32 +147,111 @@ def signer_dir(args: argparse.Namespace) -> DataDir:
     return data
 
 
-def log_in(args: argparse.Namespace, pin: str, guard: PinGuard, audit: AuditLog) -> Token:
-    """Log in to the token unless wrong PINs lock logins out; record the outcome."""
+def log_in(
+    args: argparse.Namespace, pin: str, guard: PinGuard, audit: AuditLog,
+    event: str = "login", caller: Peer | None = None,
+) -> Token:
+    """Log in to the token unless wrong PINs lock logins out; record the outcome as `event`.
+
+    `caller` is who typed the PIN (the panel, for an unlock); by default the signer itself.
+    """
     who = {"uid": os.getuid(), "pid": os.getpid(), "token": args.token}
+    if caller is not None:
+        who |= {"uid": caller.uid, "pid": caller.pid}
     try:
         guard.check()
         token = Token.open(args.module, args.token, pin)
     except LockedOut:
-        audit.record("login", {**who, "outcome": "locked_out"}, sync=True)
+        audit.record(event, {**who, "outcome": "locked_out"}, sync=True)
         raise
     except WrongPin:
         state = guard.failed()
-        audit.record("login", {**who, "outcome": "wrong_pin", "failures": state.failures},
+        audit.record(event, {**who, "outcome": "wrong_pin", "failures": state.failures},
                      sync=True)
         raise
     guard.succeeded()
-    audit.record("login", {**who, "outcome": "ok"}, sync=True)
+    audit.record(event, {**who, "outcome": "ok"}, sync=True)
     return token
 
 
+class BoxLock:
+    """The box token: open from the start (PIN on stdin), or closed until the panel unlocks it.
+
+    Its table holds the token's ops, each refused as `locked` until the token is open, and the
+    ops `status` and `unlock`. The PIN of an unlock goes to the token and the PIN guard only.
+    """
+
+    def __init__(self, args: argparse.Namespace, guard: PinGuard, audit: AuditLog,
+                 token: Token | None = None) -> None:
+        self._args = args
+        self._guard = guard
+        self._audit = audit
+        self._panel_uids = frozenset(args.panel)
+        self.token = token
+        self._token_ops = TokenOps(token).table() if token is not None else {}
+
+    def table(self) -> dict[str, Op]:
+        """Return the token's ops, `status` (anyone) and `unlock` (the panel only)."""
+        # A token without a session: only the ops' names, access rules and audit are read.
+        shape = TokenOps(Token(library=None, session=None)).table()
+        return {
+            **{name: replace(op, run=self._when_open(name)) for name, op in shape.items()},
+            "status": Op(self.status, Access.ANYONE, Audit.COUNTED, audit_args=()),
+            "unlock": Op(self.unlock, Access.ANYONE, Audit.EACH, audit_args=()),
+        }
+
+    def _when_open(self, name: str) -> Callable[[Call], Any]:
+        """Return what runs token op `name`: the open token's op, or the `locked` refusal."""
+
+        def run(call: Call) -> Any:
+            op = self._token_ops.get(name)
+            if op is None:
+                raise IpcError("locked", LOCKED_MESSAGE)
+            return op.run(call)
+
+        return run
+
+    def status(self, call: Call) -> dict[str, bool]:
+        """Tell whether the box is still locked."""
+        return {"locked": self.token is None}
+
+    def unlock(self, call: Call) -> dict[str, bool]:
+        """Open the token with the `pin` the panel passes, counting wrong PINs like at start."""
+        uid = call.peer.uid
+        if uid not in self._panel_uids:
+            raise IpcError("forbidden", f"uid {uid} may not unlock the box; an owner unlocks "
+                           "it from the panel")
+        if self.token is not None:
+            return {"locked": False}
+        pin = call.args.get("pin")
+        if not isinstance(pin, str) or not pin:
+            raise IpcError("bad_args", "args need 'pin', the box token's user PIN")
+        try:
+            token = log_in(self._args, pin, self._guard, self._audit, "unlock", call.peer)
+        except WrongPin as exc:
+            raise IpcError("wrong_pin", str(exc)) from None
+        except LockedOut as exc:
+            raise IpcError("locked_out", str(exc)) from None
+        self.token, self._token_ops = token, TokenOps(token).table()
+        log.info("box unlocked by uid %d (pid %d)", uid, call.peer.pid)
+        return {"locked": False}
+
+    def close(self) -> None:
+        """Log out of the token, if it was opened."""
+        if self.token is not None:
+            self.token.close()
+
+
 def build_agent(
-    args: argparse.Namespace, token: Token, audit: AuditLog,
-    login: Mapping[str, LoginOp] | None = None,
+    args: argparse.Namespace, lock: BoxLock, audit: AuditLog,
+    login: Mapping[str, LoginOp] | None = None, soft_keys: SoftKeyWatch | None = None,
 ) -> SignerAgent:
-    """Return the agent with the token's ops and, when USB keys are watched, the login ops."""
-    return SignerAgent(TokenOps(token).table(), args.policy, audit, args.rate_limit,
-                       extra_ops={name: login_op(name, run) for name, run in (login or {}).items()})
+    """Return the agent with the lock's and the token's ops and, when keys are watched, the
+    login ops (and `dev_key` when they are software keys)."""
+    extra = {name: login_op(name, run) for name, run in (login or {}).items()}
+    if soft_keys is not None:
+        extra["dev_key"] = dev_key_op(soft_keys, args.panel, args.policy.is_admin)
+    return SignerAgent(lock.table(), args.policy, audit, args.rate_limit, extra_ops=extra)
 
 
 def login_op(name: str, run: LoginOp) -> Op:
@@ -167,20 +262,25 @@ def login_op(name: str, run: LoginOp) -> Op:
 
 
 async def serve_with_login(
-    args: argparse.Namespace, token: Token, audit: AuditLog, data: DataDir
+    args: argparse.Namespace, lock: BoxLock, audit: AuditLog, data: DataDir
 ) -> None:
-    """Serve the token's ops, and the login ops while USB keys can be watched."""
-    watch = KeyWatch(args.usb_ids)
+    """Serve the token's ops, and the login ops while operator keys can be watched.
+
+    The keys are USB devices, or with --dev-keys the development box's software keys.
+    """
+    soft_keys = SoftKeyWatch(args.operator_module) if args.dev_keys else None
+    watch = soft_keys or KeyWatch(args.usb_ids)
     try:
         watch.start()
-    except OSError as exc:
-        log.warning("cannot watch USB keys (%s); serving without USB-key login", exc)
-        await serve_signer(build_agent(args, token, audit), data.signer_sock)
+    except (OSError, SoftKeyError) as exc:
+        log.warning("cannot watch operator keys (%s); serving without operator login", exc)
+        await serve_signer(build_agent(args, lock, audit), data.signer_sock)
         return
     login = LoginOps(watch, args.operator_module, args.panel,
                      PinGuard(data.hsm / OPERATOR_PIN_GUARD_FILE), [args.token])
     try:
-        await serve_signer(build_agent(args, token, audit, login.table()), data.signer_sock)
+        agent = build_agent(args, lock, audit, login.table(), soft_keys)
+        await serve_signer(agent, data.signer_sock)
     finally:
         login.close()
         watch.stop()
@@ -194,9 +294,10 @@ def main(
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    pin = read_pin(stdin or sys.stdin.buffer)
-    if not pin:
-        log.error("no user PIN on standard input; write it as the first line")
+    pin = None if args.locked else read_pin(stdin or sys.stdin.buffer)
+    if pin == "":
+        log.error("no user PIN on standard input; write it as the first line, or start the "
+                  "signer --locked and unlock the box from the panel")
         return EXIT_START_FAILED
     try:
         data = signer_dir(args)
@@ -211,7 +312,7 @@ def main(
     with closing(audit):
         guard = PinGuard(data.hsm / PIN_GUARD_FILE, args.pin_failures, clock)
         try:
-            token = log_in(args, pin, guard, audit)
+            token = None if pin is None else log_in(args, pin, guard, audit)
         except TokenError as exc:
             log.error("%s", exc)
             return EXIT_WRONG_PIN if isinstance(exc, WrongPin) else EXIT_START_FAILED
@@ -220,14 +321,16 @@ def main(
             return EXIT_LOCKED_OUT
         finally:
             del pin
-        return _serve(args, token, audit, data)
+        if token is None:
+            log.info("the box is locked: waiting for an owner to unlock it from the panel")
+        return _serve(args, BoxLock(args, guard, audit, token), audit, data)
 
 
-def _serve(args: argparse.Namespace, token: Token, audit: AuditLog, data: DataDir) -> int:
+def _serve(args: argparse.Namespace, lock: BoxLock, audit: AuditLog, data: DataDir) -> int:
     """Serve until SIGTERM, then log out of the token."""
-    with token:
+    with closing(lock):
         try:
-            uvloop.run(serve_with_login(args, token, audit, data))
+            uvloop.run(serve_with_login(args, lock, audit, data))
         except OSError as exc:
             socket_path = data.signer_sock
             log.error("cannot serve %s (%s); the signer's uid must be able to write %s",

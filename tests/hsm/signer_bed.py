@@ -38,16 +38,23 @@ class RunningSigner:
     device_public_key: bytes
 
 
-def start_signer(data: DataDir, pin: str, log: Path, *args: str) -> subprocess.Popen[bytes]:
-    """Start `python -m hsm` with the PIN on its standard input and its log in a file."""
+def start_signer(
+    data: DataDir, pin: str | None, log: Path, *args: str
+) -> subprocess.Popen[bytes]:
+    """Start `python -m hsm` with the PIN on its standard input and its log in a file.
+
+    Without a PIN its standard input is empty (a signer started `--locked` reads none).
+    """
     with log.open("ab") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "hsm", "--data", str(data.root), *args],
-            cwd=REPO, stdin=subprocess.PIPE, stderr=log_file,
+            cwd=REPO, stdin=subprocess.DEVNULL if pin is None else subprocess.PIPE,
+            stderr=log_file,
         )
-    assert process.stdin is not None
-    process.stdin.write(pin.encode() + b"\n")
-    process.stdin.close()
+    if pin is not None:
+        assert process.stdin is not None
+        process.stdin.write(pin.encode() + b"\n")
+        process.stdin.close()
     return process
 
 

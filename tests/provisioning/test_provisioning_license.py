@@ -47,7 +47,8 @@ def test_the_signature_covers_the_canonical_manifest(
     manifest = document["manifest"]
     compact = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
     assert canonical(manifest) == compact.encode()
-    assert set(manifest) == {"serial", "asset", "tier", "limits", "device_public_key", "issued_at"}
+    assert set(manifest) == {"serial", "asset", "tier", "limits", "device_public_key", "issued_at",
+                             "kind"}
     assert manifest["limits"] == {"bots": 2, "exchanges": 1, "users": 2}
 
 
