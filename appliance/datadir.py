@@ -79,6 +79,21 @@ class DataDir:
         return self.run / "panel"
 
     @property
+    def tls_dir(self) -> Path:
+        """Return the panel's TLS folder (mode 0700, the panel's own)."""
+        return self.root / "tls"
+
+    @property
+    def panel_key(self) -> Path:
+        """Return the panel's TLS private key (mode 0600, readable by the panel alone)."""
+        return self.tls_dir / "panel.key"
+
+    @property
+    def panel_cert(self) -> Path:
+        """Return the panel's self-signed TLS certificate (mode 0644)."""
+        return self.tls_dir / "panel.crt"
+
+    @property
     def logs(self) -> Path:
         """Return the folder of process logs."""
         return self.root / "logs"

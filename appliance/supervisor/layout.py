@@ -21,6 +21,17 @@ def _own_tree(root: Path, uid: int, gid: int) -> None:
     os.chown(root, uid, gid)
 
 
+def _own_panel_tls(data: DataDir, panel_uid: int) -> None:
+    """Give the panel its TLS folder (0700) and key (0600); the certificate stays 0644."""
+    if not data.tls_dir.exists():
+        return  # the panel refuses to start and says to provision the box
+    _own(data.tls_dir, panel_uid, panel_uid, 0o700)
+    if data.panel_key.exists():
+        _own(data.panel_key, panel_uid, panel_uid, 0o600)
+    if data.panel_cert.exists():
+        _own(data.panel_cert, panel_uid, panel_uid, 0o644)
+
+
 def prepare(data: DataDir, signer_uid: int, panel_uid: int, bot_uids: dict[str, int]) -> None:
     """Create the folders the children write to and, as root, hand each its own."""
     for folder in (data.root, data.hsm, data.run, data.panel_storage, data.logs, data.bots):
@@ -35,6 +46,7 @@ def prepare(data: DataDir, signer_uid: int, panel_uid: int, bot_uids: dict[str, 
     # The signer creates its socket in run/; the supervisor (root) creates its own there too.
     _own(data.run, signer_uid, signer_uid, 0o755)
     _own(data.panel_storage, panel_uid, panel_uid, 0o700)
+    _own_panel_tls(data, panel_uid)
     _own_tree(data.hsm, signer_uid, signer_uid)
     os.chmod(data.hsm, 0o700)
     for bot, uid in bot_uids.items():
