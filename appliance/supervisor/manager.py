@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -13,18 +14,31 @@ from typing import Any
 
 from appliance.datadir import DataDir
 from appliance.ipc import IpcError, Peer, serve_unix
-from appliance.license import License, LicenseError, load_vendor_public_key, verify_license
+from appliance.license import (
+    BoxKind,
+    License,
+    LicenseError,
+    load_vendor_public_key,
+    verify_license,
+)
 from appliance.store import appliance_db
 from appliance.store.appliance_db import ProcessStatus
 from appliance.store.database import open_writer
 from appliance.supervisor import layout
+from appliance.supervisor.access import AccessOp, AccessOps
 from appliance.supervisor.child import Child, ChildSpec, ChildState
 from appliance.supervisor.const import READERS_GID, SIGNER_READY_TIMEOUT
 from appliance.supervisor.reaper import reap
 from appliance.supervisor.sandbox import account_for
-from hsm.client import SignerClient
+from hsm.client import SignerClient, SignerError
 
 log = logging.getLogger(__name__)
+
+UNLOCK_POLL = 0.5
+"""Seconds between the supervisor's questions to a locked signer: unlocked yet?"""
+
+LOCKED_DETAIL = "locked: waiting for an owner to unlock the box from the panel"
+"""The signer's process detail while the box is locked, as the panel shows it."""
 
 
 class SupervisorError(Exception):
@@ -40,6 +54,8 @@ class Supervisor:
         self.children: dict[str, Child] = {}
         self._resting: dict[str, dict[str, list[Any]]] = {}
         self._stop = asyncio.Event()
+        self._development = False
+        self._access_ops: dict[str, AccessOp] = {}
         self._db = open_writer(data.appliance_db)
         appliance_db.create_schema(self._db)
         self._settings = appliance_db.settings(self._db)
@@ -67,20 +83,30 @@ class Supervisor:
         loop.add_signal_handler(signal.SIGCHLD, reap, self.children.values())
         layout.prepare(self.data, self._signer_uid, self._panel_uid,
                        {bot.name: bot.uid for bot in self._bots})
+        self._development = license.kind is BoxKind.DEVELOPMENT
+        access = AccessOps(self._db, license.limits.users)
+        self._access_ops = access.table()
+        access.start()
         control = await serve_unix(self.data.control_sock, self._answer, mode=0o666)
         try:
-            await self._start_signer()
-            await self._check_device_key(license)
-            for bot in self._bots:
-                child = self._add(self._bot_spec(bot.name, bot.uid))
-                self._share_resting_orders(child)
-                if bot.enabled:
-                    child.start()
-            self._add(self._panel_spec()).start()
-            log.info("box running: %s", ", ".join(self.children))
-            await self._stop.wait()
+            if await self._start_signer(license):
+                # A box that keeps no PIN waits for an owner to unlock it from the panel.
+                self._add(self._panel_spec()).start()
+                await self._until_unlocked()
+            if not self._stop.is_set():
+                await self._check_device_key(license)
+                for bot in self._bots:
+                    child = self._add(self._bot_spec(bot.name, bot.uid))
+                    self._share_resting_orders(child)
+                    if bot.enabled:
+                        child.start()
+                if "panel" not in self.children:
+                    self._add(self._panel_spec()).start()
+                log.info("box running: %s", ", ".join(self.children))
+                await self._stop.wait()
         finally:
             control.close()
+            access.close()
             await self._shutdown()
 
     def _verify_license(self) -> License:
@@ -89,11 +115,15 @@ class Supervisor:
         except LicenseError as exc:
             raise SupervisorError(f"license refused: {exc}") from None
 
-    async def _start_signer(self) -> None:
-        pin = self.data.pin_file
-        if not pin.exists():
-            raise SupervisorError(f"no token PIN at {pin}; provision the box first")
-        signer = self._add(self._signer_spec(pin.read_bytes().strip()))
+    async def _start_signer(self, license: License) -> bool:
+        """Start the signer and wait until it serves; return whether it started locked.
+
+        Only a development box keeps the token's PIN on disk; without it the signer starts
+        locked and an owner unlocks it from the panel.
+        """
+        pin_file = self.data.pin_file
+        pin = pin_file.read_bytes().strip() if pin_file.exists() else None
+        signer = self._add(self._signer_spec(pin, license.kind is BoxKind.DEVELOPMENT))
         client = SignerClient(self.data.signer_sock)
         signer.probe = lambda: asyncio.to_thread(client.ping)
         signer.start()
@@ -105,6 +135,39 @@ class Supervisor:
                     f"the signer did not start ({signer.detail or signer.state}); "
                     f"see {self.data.log('signer')}")
             await asyncio.sleep(0.1)
+        return pin is None
+
+    async def _until_unlocked(self) -> None:
+        """Wait until an owner has unlocked the box from the panel, or the box is stopped."""
+        signer = self.children["signer"]
+        client = SignerClient(self.data.signer_sock)
+        try:
+            while not self._stop.is_set():
+                if await self._signer_unlocked(client):
+                    log.info("the box was unlocked from the panel")
+                    self._describe(signer, "")
+                    return
+                if signer.state is ChildState.RUNNING:
+                    self._describe(signer, LOCKED_DETAIL)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), UNLOCK_POLL)
+        finally:
+            client.close()
+
+    @staticmethod
+    async def _signer_unlocked(client: SignerClient) -> bool:
+        """Ask the signer whether its token is open; a signer that does not answer is not."""
+        try:
+            status = await asyncio.to_thread(client.call, "status")
+        except SignerError:
+            return False
+        return isinstance(status, dict) and status.get("locked") is False
+
+    def _describe(self, child: Child, detail: str) -> None:
+        """Show `detail` on a child's process row, if it is not shown already."""
+        if child.detail != detail:
+            child.detail = detail
+            self._record(child)
 
     async def _check_device_key(self, license: License) -> None:
         client = SignerClient(self.data.signer_sock)
@@ -132,6 +195,9 @@ class Supervisor:
         """Answer the panel on the control socket."""
         if peer.uid not in (0, os.getuid(), self._panel_uid):
             raise IpcError("forbidden", "only the panel may control the box")
+        access_op = self._access_ops.get(op)
+        if access_op is not None:
+            return await access_op(args)
         if op == "status":
             return {"processes": {
                 name: {"state": c.state.value, "pid": c.pid, "restarts": c.restarts,
@@ -143,8 +209,9 @@ class Supervisor:
             result = await bot.ask("symbol_action", symbol=args.get("symbol"),
                                    action=args.get("action"))
             return {"bot": bot.name, **result}
-        raise IpcError("unknown_op", f"the supervisor answers status, start_bot, stop_bot and "
-                                     f"symbol_action, not '{op}'")
+        known = ", ".join(["status", "start_bot", "stop_bot", "symbol_action",
+                           *self._access_ops])
+        raise IpcError("unknown_op", f"the supervisor answers {known}, not '{op}'")
 
     def _share_resting_orders(self, bot: Child) -> None:
         """Tell each bot, with every heartbeat, where the other bots' orders rest.
@@ -200,7 +267,11 @@ class Supervisor:
     def _python(self, module: str, *args: str) -> list[str]:
         return [sys.executable, "-m", module, "--data", str(self.data.root), *args]
 
-    def _signer_spec(self, pin: bytes) -> ChildSpec:
+    def _signer_spec(self, pin: bytes | None, dev_keys: bool) -> ChildSpec:
+        """Return how to run the signer: with the PIN on stdin, or locked without one.
+
+        A development box's signer presents software operator keys instead of USB ones.
+        """
         def uid(account: int) -> int:
             # Without root every child shares the supervisor's uid.
             return account if os.geteuid() == 0 else os.getuid()
@@ -210,9 +281,11 @@ class Supervisor:
         for key in appliance_db.exchange_keys(self._db):
             allowed.setdefault(uid(bot_uids[key.bot]), set()).add(key.label)
         allow = [f"{uid}={','.join(sorted(labels))}" for uid, labels in allowed.items()]
+        modes = ["--locked"] if pin is None else []
+        modes += ["--dev-keys"] if dev_keys else []
         return ChildSpec(
             "signer", self._python("hsm", "--token", self._token,
-                                   "--panel", str(uid(self._panel_uid)),
+                                   "--panel", str(uid(self._panel_uid)), *modes,
                                    *(a for entry in allow for a in ("--allow", entry))),
             account_for(self._signer_uid), self._env(SOFTHSM2_CONF=str(self.data.softhsm_conf)),
             stdin=pin)
@@ -223,6 +296,8 @@ class Supervisor:
 
     def _panel_spec(self) -> ChildSpec:
         groups = (READERS_GID, *(bot.uid for bot in self._bots))
-        return ChildSpec("panel", self._python("ui"), account_for(self._panel_uid, groups),
+        development = ["--development"] if self._development else []
+        return ChildSpec("panel", self._python("ui", *development),
+                         account_for(self._panel_uid, groups),
                          self._env(NICEGUI_STORAGE_PATH=str(self.data.panel_storage)))
 

@@ -1,0 +1,132 @@
+"""A box that keeps no PIN boots locked: its bots start only once the panel unlocks it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil  # type: ignore[import-untyped]
+import pytest
+
+from appliance.datadir import DataDir
+from appliance.store.appliance_db import ProcessStatus, processes
+from appliance.store.database import open_reader
+from appliance.supervisor.manager import LOCKED_DETAIL
+from hsm.client import SignerClient
+from provisioning import const
+from provisioning.factory import BoxSpec, provision
+from provisioning.sim_accounts import open_account
+from provisioning.vendor import PUBLIC_FILE, init_vendor, load_vendor_key
+from tests.conftest import REPO, RunningSimulator, free_port, stop_process
+
+BALANCES = {"MTS": "10000", "USDT": "20000", "USDC": "20000"}
+BOTS = tuple(const.BOT_UIDS)
+UNLOCK_SCRIPT = (
+    "import sys\nfrom pathlib import Path\nfrom hsm.client import SignerClient\n"
+    "print(SignerClient(Path(sys.argv[1])).call('unlock', pin=sys.stdin.readline().strip()))\n"
+)
+
+
+@dataclass(frozen=True)
+class LockedBox:
+    """A provisioned box without a PIN file, under its supervisor, and the token's PIN."""
+
+    data: DataDir
+    pin: str
+    supervisor: subprocess.Popen[str]
+
+    def rows(self) -> dict[str, ProcessStatus]:
+        """Return the supervisor's process rows from appliance.db."""
+        db = open_reader(self.data.appliance_db)
+        try:
+            return processes(db)
+        finally:
+            db.close()
+
+
+def eventually(check: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `check` until it holds; fail saying `what` never happened."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:  # the database or a row is not there yet
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"within {timeout:.0f} s: {what}")
+
+
+def unlock_as_panel(data: DataDir, pin: str) -> None:
+    """Unlock the box on signer.sock as the panel's uid (every child's uid without root)."""
+    if os.geteuid() != 0:
+        assert SignerClient(data.signer_sock).call("unlock", pin=pin) == {"locked": False}
+        return
+    done = subprocess.run(
+        [sys.executable, "-c", UNLOCK_SCRIPT, str(data.signer_sock)], input=pin + "\n",
+        cwd=REPO, user=const.PANEL_UID, group=const.PANEL_UID, extra_groups=[],
+        capture_output=True, text=True, timeout=60, env={"PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "{'locked': False}"
+
+
+@pytest.fixture
+def box(simulator: RunningSimulator) -> Iterator[LockedBox]:
+    # The children may run under their own uids: the data dir must be reachable by them.
+    root = Path(tempfile.mkdtemp(prefix="mmbox-locked-", dir="/tmp"))
+    root.chmod(0o755)
+    vendor = root / "vendor"
+    init_vendor(vendor)
+    data, pin = DataDir(root / "data"), secrets.token_hex(16)
+    credentials = [open_account(simulator.url, bot, BALANCES) for bot in BOTS]
+    provision(data, BoxSpec(exchange_url=simulator.url, panel_port=free_port()),
+              load_vendor_key(vendor), pin, credentials)
+    assert not data.pin_file.exists()
+    supervisor = subprocess.Popen(
+        [sys.executable, "-m", "appliance.supervisor", "--data", str(data.root),
+         "--vendor-key", str(vendor / PUBLIC_FILE)], cwd=REPO, text=True)
+    yield LockedBox(data, pin, supervisor)
+    stop_process(supervisor)
+    shutil.rmtree(root)
+
+
+def wait_until_locked(box: LockedBox) -> dict[str, ProcessStatus]:
+    """Return the process rows once the signer shows that the box waits to be unlocked."""
+    eventually(lambda: box.rows()["signer"].detail == LOCKED_DETAIL, 60,
+               "the signer's row says the box is locked")
+    return box.rows()
+
+
+def test_the_bots_start_only_after_the_panel_unlocks_the_box(box: LockedBox) -> None:
+    rows = wait_until_locked(box)
+    assert rows["signer"].state == "RUNNING"
+    assert "panel" in rows, "the panel must run while locked: it is where the box is unlocked"
+    time.sleep(1.5)  # a few of the supervisor's polls: still no bot
+    assert not set(BOTS) & set(box.rows())
+    assert box.supervisor.poll() is None
+    unlock_as_panel(box.data, box.pin)
+    eventually(lambda: all(box.rows()[bot].state == "RUNNING" for bot in BOTS), 60,
+               "both bots run after the unlock")
+    assert box.rows()["signer"].detail == ""
+    box.supervisor.send_signal(signal.SIGTERM)
+    assert box.supervisor.wait(timeout=60) == 0
+
+
+def test_sigterm_while_locked_stops_the_box_cleanly(box: LockedBox) -> None:
+    rows = wait_until_locked(box)
+    children = [rows[name].pid for name in ("signer", "panel")]
+    box.supervisor.send_signal(signal.SIGTERM)
+    assert box.supervisor.wait(timeout=30) == 0
+    assert not any(pid is not None and psutil.pid_exists(pid) for pid in children)
+    assert {name: row.state for name, row in box.rows().items()} == {
+        "signer": "STOPPED", "panel": "STOPPED"}
+    assert not box.data.control_sock.exists()
