@@ -1,4 +1,4 @@
-"""Run the operator panel: `python -m ui --data DIR [--host H] [--port P]`."""
+"""Run the operator panel over HTTPS: `python -m ui --data DIR [--host H] [--port P]`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--port", type=port_number, help="port to listen on (default: setting panel_port)"
     )
+    parser.add_argument(
+        "--development", action="store_true",
+        help="a development box: offer the switch that plugs and pulls its software keys")
     return parser.parse_args(argv)
 
 
@@ -37,9 +40,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(str(exc))
     # NiceGUI fixes its storage folder when first imported; the root may be read-only.
     os.environ.setdefault("NICEGUI_STORAGE_PATH", str(datadir.run / "panel"))
-    from ui.app import run_panel
+    from ui.app import NoPanelCertificate, run_panel
 
-    run_panel(datadir, host, port)
+    try:
+        run_panel(datadir, host, port, development=args.development)
+    except NoPanelCertificate as exc:
+        sys.exit(str(exc))
 
 
 if __name__ == "__main__":

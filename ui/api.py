@@ -11,13 +11,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from appliance.ipc import IpcError
+from appliance.ipc import UNREACHABLE, IpcError
 from appliance.risk.const import SymbolState
 from appliance.store.database import StoreUnavailable
 from ui.const import API_LOG_LIMIT, API_LOG_MAX_LIMIT, SymbolAction
 from ui.panel import Panel
 from ui.snapshot import UnknownBot
-from ui.supervisor import UNREACHABLE
 
 ERROR_STATUS = {UNREACHABLE: 503, "unknown_bot": 404, "unknown_symbol": 404}
 """The HTTP status of a supervisor error code; any other refusal is a 409."""
@@ -84,12 +83,12 @@ def api_router(panel: Panel) -> APIRouter:
 
     @router.get("/health")
     async def health() -> JSONResponse:
-        """Report the asset and every bot's state; 503 if appliance.db cannot be read."""
+        """Say whether the panel can read the box: open to anyone, so it tells nothing more."""
         try:
-            box = panel.reader.health()
-        except StoreUnavailable as exc:
-            return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ok", "asset": box.asset, "bots": box.states})
+            panel.reader.health()
+        except StoreUnavailable:
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     @router.get("/bots")
     async def list_bots() -> JSONResponse:

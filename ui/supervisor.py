@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
-from appliance.ipc import IpcClient, IpcError
+from appliance.ipc import call_once
+from ui.auth.guard import ActivityEntry
 from ui.const import SUPERVISOR_TIMEOUT, SymbolAction
-
-UNREACHABLE = "unreachable"
-"""The error code of a call the supervisor did not answer."""
 
 
 class Supervisor:
@@ -42,16 +39,17 @@ class Supervisor:
         )
         return result
 
+    async def ask(self, op: str, **args: Any) -> dict[str, Any]:
+        """Ask one of the supervisor's access ops (users, tokens, allowlist); return its answer."""
+        result = await self._call(op, **args)
+        return result if isinstance(result, dict) else {"result": result}
+
+    async def record_activity(self, entry: ActivityEntry) -> None:
+        """Append one line to the user-activity log the supervisor keeps in appliance.db."""
+        await self._call("record_activity", actor=entry.actor, fingerprint=entry.fingerprint,
+                         address=entry.address, action=entry.action, outcome=entry.outcome,
+                         detail=entry.detail)
+
     async def _call(self, op: str, **args: Any) -> Any:
         """Send one request on a fresh connection, within the timeout."""
-        client = IpcClient(self.sock)
-        try:
-            return await asyncio.wait_for(client.call(op, **args), self._timeout)
-        except TimeoutError:
-            raise IpcError(
-                UNREACHABLE,
-                f"the supervisor did not answer '{op}' on {self.sock} within {self._timeout:g} s;"
-                " check that it is running",
-            ) from None
-        finally:
-            await client.close()
+        return await call_once(self.sock, op, self._timeout, **args)

@@ -34,7 +34,7 @@ class IpcClient:
             try:
                 self._reader, self._writer = await conn
             except OSError as exc:
-                raise IpcError("unreachable", f"cannot reach {self._path}: {exc}") from None
+                raise IpcError(UNREACHABLE, f"cannot reach {self._path}: {exc}") from None
         return self._reader, self._writer
 
     async def call(self, op: str, **args: Any) -> Any:
@@ -48,7 +48,7 @@ class IpcClient:
                 line = await reader.readuntil(b"\n")
             except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
                 await self.close()
-                raise IpcError("unreachable", f"connection lost during '{op}': {exc}") from None
+                raise IpcError(UNREACHABLE, f"connection lost during '{op}': {exc}") from None
             return read_result(json.loads(line), request_id)
 
     async def close(self) -> None:
@@ -56,6 +56,26 @@ class IpcClient:
         writer, self._reader, self._writer = self._writer, None, None
         if writer is not None:
             writer.close()
+
+
+UNREACHABLE = "unreachable"
+"""The error code of a call whose server could not be reached or did not answer."""
+
+
+async def call_once(path: Path, op: str, timeout: float, **args: Any) -> Any:
+    """Send one request on a fresh connection and return its result within `timeout` seconds.
+
+    A fresh connection per call finds a restarted server again. Raise IpcError: the server's
+    own refusal, or UNREACHABLE when it cannot be reached or does not answer in time.
+    """
+    client = IpcClient(path)
+    try:
+        return await asyncio.wait_for(client.call(op, **args), timeout)
+    except TimeoutError:
+        raise IpcError(UNREACHABLE, f"{path} did not answer '{op}' within {timeout:g} s; "
+                       "check that its process is running") from None
+    finally:
+        await client.close()
 
 
 class SyncIpcClient:
@@ -76,7 +96,7 @@ class SyncIpcClient:
                 sock.connect(str(self._path))
             except OSError as exc:
                 sock.close()
-                raise IpcError("unreachable", f"cannot reach {self._path}: {exc}") from None
+                raise IpcError(UNREACHABLE, f"cannot reach {self._path}: {exc}") from None
             self._sock, self._buffer = sock, b""
         return self._sock
 
@@ -95,7 +115,7 @@ class SyncIpcClient:
                     raise ConnectionError("reply line too long")
         except OSError as exc:
             self.close()
-            raise IpcError("unreachable", f"connection lost during '{op}': {exc}") from None
+            raise IpcError(UNREACHABLE, f"connection lost during '{op}': {exc}") from None
         line, self._buffer = self._buffer.split(b"\n", 1)
         return read_result(json.loads(line), request_id)
 

@@ -9,12 +9,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from nicegui import ui
 from nicegui.testing.user import User
 
 from appliance.datadir import DataDir
 from appliance.ipc import IpcError, Peer
 from appliance.risk.const import SymbolState, TripKind
+from appliance.store import access
+from appliance.store.access import ApiToken, Role, TokenScope
 from appliance.store.appliance_db import ProcessStatus, create_schema, put_process, put_setting
 from appliance.store.database import open_writer
 from appliance.store.events import (
@@ -28,7 +31,10 @@ from appliance.store.events import (
     RiskTripped,
     SymbolStateChanged,
 )
+from appliance.supervisor.access import AccessOps
 from appliance.vocabulary import Side
+from hsm.enrol import fingerprint, public_pem
+from ui.auth.tokens import NewToken, new_token
 
 REPO = Path(__file__).resolve().parents[2]
 PANEL_MAIN = REPO / "ui" / "__main__.py"
@@ -36,6 +42,20 @@ BOTS = ("bot-1", "bot-2")
 PAIRS = {"bot-1": "MTS/USDT", "bot-2": "MTS/BTC"}
 RUNNING = ("bot-1",)
 SINCE = 1_700_000_000.0
+USER_CAP = 5
+
+
+def enrolled(name: str, role: Role, serial: str) -> access.User:
+    """Return a user enrolled with a fresh P-256 key, as the signer's enrol_read reads one."""
+    public = ec.generate_private_key(ec.SECP256R1()).public_key()
+    return access.User(fingerprint(public), name, role, public_pem(public), serial, None,
+                       serial, None, None, SINCE)
+
+
+OWNER = enrolled("alice", Role.OWNER, "1001")
+OPERATOR = enrolled("bob", Role.OPERATOR, "1002")
+CONTROL_TOKEN: NewToken = new_token()
+READ_TOKEN: NewToken = new_token()
 
 
 def write_appliance_db(datadir: DataDir) -> None:
@@ -55,6 +75,11 @@ def write_appliance_db(datadir: DataDir) -> None:
     put_process(db, ProcessStatus("bot-1", "RUNNING", 4242, 1, SINCE))
     put_process(db, ProcessStatus("bot-2", "STOPPED", None, 0, SINCE, "stopped by the operator"))
     db.table("allowlist").insert({"cidr": "127.0.0.1/32"})
+    for user in (OWNER, OPERATOR):
+        access.put_user(db, user)
+    for made, scope in ((CONTROL_TOKEN, TokenScope.CONTROL), (READ_TOKEN, TokenScope.READ)):
+        access.put_api_token(db, ApiToken(made.id, f"{scope} script", scope, made.hash, SINCE,
+                                          time.time() + 86_400, OWNER.fingerprint))
     db.close()
 
 
@@ -170,6 +195,14 @@ class ControlServer:
     states: dict[str, SymbolState] = field(
         default_factory=lambda: {"MTS/USDT": SymbolState.ACTIVE})
 
+    _access: AccessOps | None = None
+
+    def access_ops(self) -> AccessOps:
+        """Return the supervisor's own access ops on the box's appliance.db."""
+        if self._access is None:
+            self._access = AccessOps(open_writer(self.datadir.appliance_db), USER_CAP)
+        return self._access
+
     def trip(self, bot: str, trip: TripKind, reason: str, state: SymbolState) -> None:
         """Trip the risk guard of a bot's pair: record it and move the pair."""
         risk_trip(self.datadir, bot, trip, reason, state)
@@ -181,6 +214,9 @@ class ControlServer:
             self.statuses += 1
             return {"processes": {name: {"state": "RUNNING", "pid": 1, "restarts": 0,
                                          "since": SINCE, "detail": ""} for name in BOTS}}
+        access_op = self.access_ops().table().get(op)
+        if access_op is not None:
+            return await access_op(args)
         if op not in ("start_bot", "stop_bot", "symbol_action"):
             raise IpcError("unknown_op", f"no op named {op!r}")
         if args.get("bot") not in BOTS:

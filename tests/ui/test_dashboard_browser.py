@@ -1,24 +1,28 @@
-"""The dashboard in a real Chromium, served by `python -m ui` as on the box."""
+"""The dashboard in a real Chromium, served by `python -m ui` over HTTPS as on the box.
+
+Chromium trusts the box's certificate by its public key (as an operator who checked the
+fingerprint would), so a page that loads proves the panel presented that certificate.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import os
+import base64
+import hashlib
 import re
-import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from playwright.async_api import Locator, Page, async_playwright, expect
 
 from appliance.datadir import DataDir
 from appliance.risk.const import SymbolState, TripKind
-from tests.ui.panel_box import REPO, ControlServer, write_bot_2_events
+from tests.ui.panel_box import ControlServer, write_bot_2_events
+from tests.ui.panel_server import STARTUP_SECONDS, serving_panel
 
 pytestmark = pytest.mark.browser
 
@@ -28,64 +32,47 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-STARTUP_SECONDS = 30.0
 POSITIONS, OPEN_ORDERS, RECENT_FILLS, REQUESTS = 0, 1, 2, 3  # the order of a card's tables
-
-
-def free_port() -> int:
-    """Return a loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    """Wait until the panel answers its health check, failing if it exits or never does."""
-    async with httpx.AsyncClient() as client:
-        for _ in range(int(STARTUP_SECONDS / 0.1)):
-            if process.poll() is not None:
-                pytest.fail(f"the panel exited with {process.returncode}")
-            try:
-                if (await client.get(f"{url}/api/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    pytest.fail(f"the panel did not answer on {url} within {STARTUP_SECONDS:g} s")
 
 
 @pytest.fixture
 async def panel_url(datadir: DataDir, tmp_path: Path) -> AsyncIterator[str]:
     """Serve the panel of a box whose two bots have traded; yield its URL."""
     write_bot_2_events(datadir)
-    port = free_port()
-    # NiceGUI takes PYTEST_CURRENT_TEST to mean it runs inside a test and ignores --port.
-    env = {key: value for key, value in os.environ.items() if key != "PYTEST_CURRENT_TEST"}
-    with (tmp_path / "panel.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ui", "--data", str(datadir.root), "--port", str(port)],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        await wait_until_healthy(url, process)
+    async with serving_panel(datadir, tmp_path / "panel.log") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+
+
+def trusted_key_flag(datadir: DataDir) -> str:
+    """Return the Chromium flag that trusts the box's certificate by its public key's hash."""
+    certificate = x509.load_pem_x509_certificate(datadir.panel_cert.read_bytes())
+    spki = certificate.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return ("--ignore-certificate-errors-spki-list="
+            + base64.b64encode(hashlib.sha256(spki).digest()).decode())
 
 
 @asynccontextmanager
-async def open_dashboard(url: str) -> AsyncIterator[Page]:
-    """Yield the dashboard open in a headless Chromium."""
+async def open_dashboard(url: str, datadir: DataDir) -> AsyncIterator[Page]:
+    """Yield the dashboard open in a headless Chromium; fail on any CSP violation it logged."""
+    violations: list[str] = []
+
+    def note(text: str) -> None:
+        if "Content Security Policy" in text:
+            violations.append(text)
+
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, trusted_key_flag(datadir)])
         try:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda message: note(message.text))
+            page.on("pageerror", lambda error: note(str(error)))
             await page.goto(url)
             yield page
         finally:
             await browser.close()
+    assert violations == [], "the panel's Content-Security-Policy blocked the dashboard"
 
 
 async def asked_for_status(control: ControlServer) -> None:
@@ -103,12 +90,12 @@ def cells(card: Locator, table: int, row: int = 0) -> Locator:
 
 
 async def test_the_operator_sees_both_bots_activates_a_pair_and_stops_a_bot(
-    panel_url: str, control: ControlServer, tmp_path: Path
+    panel_url: str, control: ControlServer, datadir: DataDir, tmp_path: Path
 ) -> None:
     control.trip("bot-1", TripKind.STALE_DATA, "no book for 5 s", SymbolState.PAUSED)
     control.trip("bot-2", TripKind.POSITION, "inventory 1,200 over the 1,000 limit",
                  SymbolState.HALTED)
-    async with open_dashboard(panel_url) as page:
+    async with open_dashboard(panel_url, datadir) as page:
         bot_1 = page.locator(".q-card").filter(has_text="bot-1")
         bot_2 = page.locator(".q-card").filter(has_text="bot-2")
         await expect(bot_1.locator(".q-badge", has_text="PAUSED")).to_be_visible()
@@ -158,10 +145,10 @@ async def test_the_operator_sees_both_bots_activates_a_pair_and_stops_a_bot(
 
 
 async def test_a_refused_activation_is_a_red_notification(
-    panel_url: str, control: ControlServer, tmp_path: Path
+    panel_url: str, control: ControlServer, datadir: DataDir, tmp_path: Path
 ) -> None:
     control.trip("bot-1", TripKind.STALE_DATA, "no book for 5 s", SymbolState.PAUSED)
-    async with open_dashboard(panel_url) as page:
+    async with open_dashboard(panel_url, datadir) as page:
         bot_1 = page.locator(".q-card").filter(has_text="bot-1")
         await expect(bot_1.locator(".q-badge", has_text="PAUSED")).to_be_visible()
         control.states["MTS/USDT"] = SymbolState.HALTED  # tripped again before the page caught up

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
+from fastapi import Request
 from nicegui import ui
 
 from appliance.ipc import IpcError
 from appliance.store.database import StoreUnavailable
+from ui.acting import ActingSupervisor
+from ui.auth.guard import Identity
 from ui.components.banner import Banner
 from ui.components.bot_card import BotCard
 from ui.components.formats import clock
@@ -16,26 +20,50 @@ from ui.const import REFRESH_SECONDS
 from ui.panel import Panel
 from ui.snapshot import BoxSnapshot
 
+LOGOUT_FORM = ('<form method="post" action="/logout"><button type="submit" '
+               'class="q-btn q-btn--flat text-white">Log out</button></form>')
+"""A plain form, so logging out is a POST the guard checks like any other."""
+
 
 class Dashboard:
     """One visitor's dashboard: header, warning banners and the bot cards."""
 
-    def __init__(self, panel: Panel) -> None:
+    def __init__(self, panel: Panel, identity: Identity) -> None:
         self._panel = panel
-        with ui.header().classes("items-center bg-blue-grey-9 px-6"):
+        self._identity = identity
+        with ui.header().classes("items-center bg-blue-grey-9 px-6 gap-4"):
             ui.label("MMBox").classes("text-h6")
             self._asset = ui.label().classes("text-subtitle1 text-blue-grey-2")
             ui.space()
             self._updated = ui.label().classes("text-caption text-blue-grey-2")
+            ui.label(f"{identity.name} ({identity.role})").classes("text-body2")
+            ui.html(LOGOUT_FORM)
         with ui.column().classes("w-full max-w-screen-xl mx-auto gap-4"):
+            self._locked_banner = Banner("lock")
             self._store_banner = Banner("storage")
             self._supervisor_banner = Banner("power_off")
             self._board = KeyedColumn[BotCard]().classes("w-full gap-4")
 
     async def refresh(self) -> None:
-        """Show the box as it stands now and whether the supervisor answers."""
+        """Show the box as it stands now, whether the supervisor answers and the box is locked."""
         self.show_box()
         await self.check_supervisor()
+        await self.check_locked()
+
+    async def check_locked(self) -> None:
+        """Show a banner while the box token is locked, with the way to unlock it for owners."""
+        try:
+            locked = bool((await self._panel.signer.status()).get("locked"))
+        except IpcError:
+            locked = False  # the supervisor's banner already says what does not answer
+        if not locked:
+            self._locked_banner.hide()
+        elif self._identity.is_owner:
+            self._locked_banner.show("The box is locked: no bot trades until an owner unlocks "
+                                     "its token at /unlock.")
+        else:
+            self._locked_banner.show("The box is locked: no bot trades until an owner unlocks "
+                                     "it.")
 
     def show_box(self) -> None:
         """Fold in new events and update every card."""
@@ -72,11 +100,17 @@ class Dashboard:
 
 
 def add_dashboard(panel: Panel) -> None:
-    """Serve the dashboard at '/'."""
+    """Serve the dashboard at '/': only to a session, which the auth guard made sure of."""
 
     @ui.page("/")
-    def dashboard() -> None:
+    def dashboard(request: Request) -> None:
+        identity = request.state.identity
+        if not isinstance(identity, Identity) or identity.session is None:
+            raise RuntimeError("the dashboard was reached without a session")
+        panel.watch.attach(identity.session, ui.context.client)
+        acting = ActingSupervisor(panel.supervisor, identity,
+                                  request.client.host if request.client else "")
         ui.query("body").classes("bg-grey-2")
-        view = Dashboard(panel)
+        view = Dashboard(replace(panel, supervisor=acting), identity)
         view.show_box()
         ui.timer(REFRESH_SECONDS, view.refresh)
