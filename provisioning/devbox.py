@@ -3,7 +3,9 @@
 `python -m provisioning.devbox provision --data DIR --exchange-url URL [--panel-port 8080]
 [--asset MTS] [--vendor-dir .devvendor]` opens one simulator account per bot, puts each
 account's secret into the token and forgets it, and keeps the token's user PIN in
-`hsm/user.pin` so the box can start unattended — which a production box never does.
+`hsm/user.pin` so the box can start unattended — which a production box never does. Its
+license says it is a development box, and it gets a software operator key (token
+`dev-key-1`, PIN in `hsm/dev-key.pin`) in place of a USB one.
 
 `python -m provisioning.devbox run --data DIR --simdata DIR` starts the simulator, provisions
 DIR if it is not yet a box, starts the box and prints the panel's URL; Ctrl-C stops it all.
@@ -15,16 +17,29 @@ import argparse
 import secrets
 import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from appliance.datadir import DataDir
-from appliance.license import LicenseError
+from appliance.license import BoxKind, LicenseError
+from appliance.store import access
+from appliance.store.access import ApiToken, TokenScope, User
+from appliance.store.database import open_writer
 from hsm.softhsm import TokenInitError
+from hsm.softkeys import DEV_KEY_PIN_FILE, soft_device
 from hsm.token import TokenError
 from provisioning import const, devrun
-from provisioning.factory import BoxSpec, ProvisioningError, is_provisioned, provision
+from provisioning.devkey import DEFAULT_DEV_KEY, DevKeyError, make_dev_key
+from provisioning.factory import (
+    BoxSpec,
+    ProvisioningError,
+    enrol_owner,
+    is_provisioned,
+    provision,
+)
 from provisioning.sim_accounts import SimulatorError, open_account
+from provisioning.tls import certificate_fingerprint
 from provisioning.vendor import (
     DEV_VENDOR_DIR,
     PUBLIC_FILE,
@@ -32,13 +47,17 @@ from provisioning.vendor import (
     init_vendor,
     load_vendor_key,
 )
+from ui.auth.tokens import NewToken, new_token
 
 STARTING_BALANCES = {"USDT": "20000", "USDC": "20000"}
 ASSET_BALANCE = "10000"
+DEV_OWNER = "owner"
+"""The name the development box's software key is enrolled under."""
+DEV_TOKEN_DAYS = 366
 
 Command = Callable[[argparse.Namespace], int]
 FAILURES = (ProvisioningError, SimulatorError, VendorKeyError, LicenseError, TokenInitError,
-            TokenError)
+            TokenError, DevKeyError)
 
 
 def provision_devbox(args: argparse.Namespace) -> int:
@@ -51,11 +70,47 @@ def provision_devbox(args: argparse.Namespace) -> int:
     vendor_key = load_vendor_key(args.vendor_dir)
     balances = {args.asset: ASSET_BALANCE, **STARTING_BALANCES}
     credentials = [open_account(args.exchange_url, bot, balances) for bot in const.BOT_UIDS]
-    spec = BoxSpec(exchange_url=args.exchange_url, asset=args.asset, panel_port=args.panel_port)
-    provision(data, spec, vendor_key, secrets.token_hex(16), credentials, keep_user_pin=True)
+    spec = BoxSpec(exchange_url=args.exchange_url, asset=args.asset, panel_port=args.panel_port,
+                   kind=BoxKind.DEVELOPMENT)
+    box = provision(data, spec, vendor_key, secrets.token_hex(16), credentials,
+                    keep_user_pin=True)
+    dev_key = make_dev_key(data)
+    owner = enrol_owner(data, DEV_OWNER, dev_key.public_key_pem, dev_key.token_serial, {
+        "token_label": dev_key.label, "token_serial": dev_key.token_serial,
+        "key_id": dev_key.key_id, "key_label": dev_key.key_label})
+    token = make_control_token(data, owner)
     print(f"provisioned {data.root}: serial {spec.serial}, asset {spec.asset}, "
           f"tier {spec.tier}, bots {', '.join(const.BOT_UIDS)}")
+    print(f"software operator key: {soft_device(dev_key.label)} (token serial "
+          f"{dev_key.token_serial}), enrolled as owner '{owner.name}'; its PIN is in "
+          f"{data.hsm / DEV_KEY_PIN_FILE}")
+    print(f"panel certificate SHA-256 fingerprint: {box.fingerprint}")
+    print(f"control API token for scripts on {devrun.panel_url(data)} (shown only now; "
+          f"only its hash is kept): {token.text}")
     return 0
+
+
+def make_control_token(data: DataDir, owner: User) -> NewToken:
+    """Make the development box's control API token, for scripts; keep only its hash."""
+    token = new_token()
+    db = open_writer(data.appliance_db)
+    try:
+        access.put_api_token(db, ApiToken(token.id, "development scripts", TokenScope.CONTROL,
+                                          token.hash, time.time(),
+                                          time.time() + DEV_TOKEN_DAYS * 86_400,
+                                          owner.fingerprint))
+    finally:
+        db.close()
+    return token
+
+
+def login_help(data: DataDir) -> str:
+    """Say how to log in to a development box's panel, with the software key's PIN."""
+    pin_file = data.hsm / DEV_KEY_PIN_FILE
+    pin = pin_file.read_text().strip() if pin_file.exists() else "(missing: provision again)"
+    return (f"log in with the software key {soft_device(DEFAULT_DEV_KEY)}, PIN {pin}; "
+            f"check the certificate's SHA-256 fingerprint "
+            f"{certificate_fingerprint(data.panel_cert)}")
 
 
 def run_devbox(args: argparse.Namespace) -> int:
@@ -76,10 +131,11 @@ def run_devbox(args: argparse.Namespace) -> int:
                 f"{data.root} trades on {provisioned_url}, not {url}; pass its port as --sim-port")
         supervisor = devrun.run_box(data, args.vendor_dir / PUBLIC_FILE)
         panel = devrun.panel_url(data)
-        if devrun.wait_for_panel(panel, supervisor):
+        if devrun.wait_for_box(data, supervisor):
             # A development box trades at once; a production box waits for its operator.
-            activated = devrun.activate_pairs(panel)
+            activated = devrun.activate_pairs(data)
             print(f"MMBox is running. Panel: {panel}  (Ctrl-C stops the box)\n"
+                  f"{login_help(data)}\n"
                   f"activated {', '.join(activated)}", flush=True)
         return supervisor.wait()
     except KeyboardInterrupt:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.datadir import DataDir
+from appliance.ipc import IpcError, SyncIpcClient
 from appliance.store import appliance_db
 from appliance.store.database import open_reader
 from provisioning.factory import ProvisioningError, is_provisioned
@@ -72,38 +74,61 @@ def panel_url(data: DataDir) -> str:
         settings = appliance_db.settings(db)
     finally:
         db.close()
-    return f"http://{settings.get('panel_host', '127.0.0.1')}:{settings.get('panel_port', 8080)}"
+    return f"https://{settings.get('panel_host', '127.0.0.1')}:{settings.get('panel_port', 8080)}"
 
 
-def panel_call(url: str, body: dict[str, Any] | None = None) -> Any:
-    """GET (or, with a body, POST) one panel API URL and return its JSON answer."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
-    with DIRECT.open(request, timeout=5) as response:
+def panel_opener(data: DataDir) -> urllib.request.OpenerDirector:
+    """Return an opener that trusts the box's own panel certificate, and no proxy."""
+    context = ssl.create_default_context(cafile=data.panel_cert)
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                       urllib.request.HTTPSHandler(context=context))
+
+
+def get_json(url: str, opener: urllib.request.OpenerDirector = DIRECT,
+             token: str | None = None) -> Any:
+    """GET one URL and return its JSON answer; with `token`, as an API token's script."""
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    with opener.open(urllib.request.Request(url, headers=headers), timeout=5) as response:
         return json.load(response)
 
 
-def wait_for_panel(url: str, supervisor: subprocess.Popen[bytes]) -> bool:
-    """Wait until the panel reports every bot running; False if the box died first."""
+def control(data: DataDir, op: str, **args: Any) -> Any:
+    """Ask the box's supervisor one thing on its control socket (root or the box's own user)."""
+    client = SyncIpcClient(data.control_sock)
+    try:
+        return client.call(op, **args)
+    finally:
+        client.close()
+
+
+def wait_for_box(data: DataDir, supervisor: subprocess.Popen[bytes]) -> bool:
+    """Wait until every bot runs and the panel answers; False if the box died first."""
+    url, opener = panel_url(data), panel_opener(data)
     deadline = time.monotonic() + PANEL_WAIT
     while time.monotonic() < deadline and supervisor.poll() is None:
         try:
-            states = panel_call(f"{url}/api/health")["bots"].values()
-            if states and all(state == "RUNNING" for state in states):
+            processes = control(data, "status")["processes"]
+            bots = [p for name, p in processes.items() if name.startswith("bot-")]
+            if (bots and all(p["state"] == "RUNNING" for p in bots)
+                    and get_json(f"{url}/api/health", opener)["status"] == "ok"):
                 return True
-        except (urllib.error.URLError, OSError, ValueError, KeyError):
+        except (IpcError, urllib.error.URLError, OSError, ValueError, KeyError, TypeError):
             pass
         time.sleep(0.5)
     return False
 
 
-def activate_pairs(url: str) -> list[str]:
-    """Activate every pair of every bot through the panel, as the operator would."""
+def activate_pairs(data: DataDir) -> list[str]:
+    """Activate every pair of every bot, asking the supervisor as the panel would."""
+    db = open_reader(data.appliance_db)
+    try:
+        pairs = appliance_db.pairs(db)
+    finally:
+        db.close()
     activated = []
-    for bot, view in panel_call(f"{url}/api/bots")["bots"].items():
-        for pair in view["pairs"]:
-            panel_call(f"{url}/api/bots/{bot}/symbols/activate", {"symbol": pair["symbol"]})
-            activated.append(f"{pair['symbol']} on {bot}")
+    for pair in pairs:
+        control(data, "symbol_action", bot=pair.bot, symbol=pair.symbol, action="activate")
+        activated.append(f"{pair.symbol} on {pair.bot}")
     return activated
 
 

@@ -10,22 +10,30 @@ import json
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from appliance.datadir import DataDir
+from appliance.license import BoxKind
+from appliance.store import access
+from appliance.store.access import Role, User
 from appliance.store.appliance_db import create_schema, put_setting
 from appliance.store.atomic import write_atomic
 from appliance.store.database import open_writer
 from hsm.const import DEFAULT_TOKEN_LABEL, DEVICE_KEY_LABEL
+from hsm.enrol import fingerprint
+from hsm.operator_key import as_operator_key
 from hsm.softhsm import SOFTHSM_MODULE, init_token, use_config
 from hsm.token import Token
 from provisioning import const
 from provisioning.license import issue_license
+from provisioning.tls import make_panel_certificate
 
 
 class ProvisioningError(Exception):
@@ -41,6 +49,7 @@ class BoxSpec:
     tier: str = const.DEFAULT_TIER
     panel_port: int = const.PANEL_PORT
     serial: str = field(default_factory=lambda: f"MMB-{secrets.token_hex(4).upper()}")
+    kind: BoxKind = BoxKind.PRODUCTION
 
 
 @dataclass(frozen=True)
@@ -63,11 +72,19 @@ def is_provisioned(data: DataDir) -> bool:
     return data.license.exists()
 
 
+@dataclass(frozen=True)
+class Provisioned:
+    """What the factory tells about a box it made: the fingerprint the operator checks."""
+
+    fingerprint: str
+    """The panel certificate's SHA-256 fingerprint, as a browser shows it."""
+
+
 def provision(
     data: DataDir, spec: BoxSpec, vendor_key: Ed25519PrivateKey, user_pin: str,
     credentials: list[ExchangeCredential], *, keep_user_pin: bool = False,
-) -> None:
-    """Provision data: token, device key, exchange secrets, license and appliance.db.
+) -> Provisioned:
+    """Provision data: token, device key, exchange secrets, license, appliance.db, TLS key.
 
     With keep_user_pin the user PIN is stored in `hsm/user.pin` (mode 0600), which only a
     development box does: a production box never stores its PIN, the operator supplies it.
@@ -77,12 +94,36 @@ def provision(
     with _staged(data.root) as stage:
         device_public_key = _make_token(stage, user_pin, credentials)
         license_text = issue_license(vendor_key, serial=spec.serial, asset=spec.asset,
-                                     tier=spec.tier, device_public_key=device_public_key)
+                                     tier=spec.tier, device_public_key=device_public_key,
+                                     kind=spec.kind)
         write_atomic(stage.license, license_text.encode(), 0o644)
         _write_database(stage.appliance_db, spec, credentials)
         if keep_user_pin:
             write_atomic(stage.pin_file, f"{user_pin}\n".encode(), 0o600)
+        fingerprint = make_panel_certificate(stage, [const.PANEL_HOST, "localhost"],
+                                             serial=spec.serial)
     use_config(data)
+    return Provisioned(fingerprint)
+
+
+def enrol_owner(data: DataDir, name: str, public_key_pem: str, usb_serial: str,
+                token: dict[str, str]) -> User:
+    """Enrol the box's first owner: the operator key the factory (or a development box) made.
+
+    `token` names where the key pair is, as the signer's login takes it (token_label,
+    token_serial, key_id, key_label). The supervisor is not running yet, so this writes
+    appliance.db itself, as the rest of provisioning does.
+    """
+    public = as_operator_key(load_pem_public_key(public_key_pem.encode()))
+    owner = User(fingerprint(public), name, Role.OWNER, public_key_pem, usb_serial,
+                 token.get("token_label"), token.get("token_serial"), token.get("key_id"),
+                 token.get("key_label"), time.time())
+    db = open_writer(data.appliance_db)
+    try:
+        access.put_user(db, owner)
+    finally:
+        db.close()
+    return owner
 
 
 def _make_token(stage: DataDir, user_pin: str, credentials: list[ExchangeCredential]) -> bytes:

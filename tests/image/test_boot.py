@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ from typing import Any, Protocol
 
 import pytest
 
+from appliance.datadir import DataDir
 from provisioning.vendor import DEV_VENDOR_DIR, PUBLIC_FILE
 from tests.conftest import RunningSimulator, free_port
 
@@ -273,21 +275,23 @@ def test_image_ships_no_simulator(unpacked: Path) -> None:
     assert simulator_paths(unpacked / "rootfs") == []
 
 
-def health(port: int) -> dict[str, Any] | None:
-    """Return the panel's health document, or None while it does not answer 200."""
+def health(port: int, cafile: Path) -> dict[str, Any] | None:
+    """Return the panel's health document over HTTPS, or None while it does not answer 200."""
+    context = ssl.create_default_context(cafile=cafile)
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=5) as reply:
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/api/health", timeout=5,
+                                    context=context) as reply:
             document: dict[str, Any] = json.loads(reply.read())
             return document
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None
 
 
-def wait_for_health(container: Container, port: int) -> dict[str, Any]:
+def wait_for_health(container: Container, port: int, cafile: Path) -> dict[str, Any]:
     """Poll the panel until it is healthy; fail with the box's output if it never is."""
     deadline = time.monotonic() + HEALTH_TIMEOUT
     while time.monotonic() < deadline and not container.exited():
-        document = health(port)
+        document = health(port, cafile)
         if document is not None:
             return document
         time.sleep(POLL_EVERY)
@@ -309,7 +313,8 @@ def test_box_boots_answers_health_and_stops_on_sigterm(
     assert provision.returncode == 0, provision.stdout + provision.stderr
 
     container = boot(data)
-    assert isinstance(wait_for_health(container, panel_port), dict)
+    cafile = DataDir(data).panel_cert
+    assert isinstance(wait_for_health(container, panel_port, cafile), dict)
 
     container.kill("TERM")
     try:

@@ -16,11 +16,18 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pkcs11
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
 from appliance.datadir import DataDir
+from appliance.license import BoxKind, load_vendor_public_key, verify_license
 from appliance.store import appliance_db
 from appliance.store.database import open_reader
 from hsm.client import SignerClient, SignerError
 from hsm.const import DEFAULT_TOKEN_LABEL
+from hsm.enrol import read_enrolment
+from hsm.login import verify_signature
+from hsm.operator_key import OperatorTokenRef, as_operator_key, sign_on_key
 from hsm.softhsm import SOFTHSM_MODULE, use_config
 from hsm.token import Token
 
@@ -69,6 +76,33 @@ def test_the_token_signs_with_the_simulators_secrets(simulator: Any, tmp_path: P
         ("bot-1.sim.hmac", accounts["bot-1"][0]), ("bot-2.sim.hmac", accounts["bot-2"][0]),
     }
     assert stat.S_IMODE(data.pin_file.stat().st_mode) == 0o600
+
+
+def test_a_development_box_has_a_software_operator_key(
+    simulator: Any, tmp_path: Path
+) -> None:
+    data = DataDir(tmp_path / "var")
+    done = devbox(*provision_args(data.root, simulator.url, tmp_path))
+    assert done.returncode == 0, done.stderr
+    license = verify_license(data.license, load_vendor_public_key(tmp_path / "vendor" /
+                                                                  "vendor.pub"))
+    assert license.kind is BoxKind.DEVELOPMENT
+    pin_file = data.hsm / "dev-key.pin"
+    assert stat.S_IMODE(pin_file.stat().st_mode) == 0o600
+    pin = pin_file.read_text().strip()
+    assert pin and pin not in done.stdout + done.stderr
+    use_config(data)
+    try:
+        enrolment = read_enrolment(OperatorTokenRef(SOFTHSM_MODULE, token_label="dev-key-1"),
+                                   pin)
+        assert enrolment.algorithm == "ecdsa-secp256r1"
+        signature = sign_on_key(OperatorTokenRef(SOFTHSM_MODULE, token_label="dev-key-1"),
+                                pin, b"challenge")
+    finally:
+        pkcs11.lib(SOFTHSM_MODULE).finalize()
+    verify_signature(as_operator_key(load_pem_public_key(enrolment.public_key_pem.encode())),
+                     b"challenge", signature)
+    assert f"soft:dev-key-1 (token serial {enrolment.token_serial})" in done.stdout
 
 
 def start_signer(data: DataDir, *allow: str) -> subprocess.Popen[bytes]:
@@ -130,7 +164,8 @@ def test_no_secret_leaves_the_token_folder(simulator: Any, tmp_path: Path) -> No
     done = devbox(*provision_args(data.root, simulator.url, tmp_path))
     assert done.returncode == 0, done.stderr
     secrets = [secret.encode() for _, secret in simulator_secrets(simulator.state).values()]
-    secrets.append(data.pin_file.read_bytes().strip())
+    for pin_file in (data.pin_file, data.hsm / "dev-key.pin"):
+        secrets.append(pin_file.read_bytes().strip())
     outside = [p for p in data.root.rglob("*") if p.is_file() and data.hsm not in p.parents]
     assert outside, "the data dir should hold files outside hsm/"
     for path in outside:

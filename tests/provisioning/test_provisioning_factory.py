@@ -85,7 +85,8 @@ def test_an_empty_existing_directory_is_filled(
     data = DataDir(tmp_path / "mount")
     data.root.mkdir()
     provision(data, BoxSpec(exchange_url=URL), vendor_key, PIN, CREDENTIALS)
-    assert sorted(p.name for p in data.root.iterdir()) == ["appliance.db", "hsm", "license.json"]
+    assert sorted(p.name for p in data.root.iterdir()) == [
+        "appliance.db", "hsm", "license.json", "tls"]
     use_config(data)
     with Token.open(SOFTHSM_MODULE, DEFAULT_TOKEN_LABEL, PIN) as token:
         assert token.has_key("device")

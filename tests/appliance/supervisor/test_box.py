@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -15,13 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil  # type: ignore[import-untyped]
 import pytest
 
 from appliance.datadir import DataDir
 from appliance.store.events import EventKind, open_events, read_events
-from provisioning.devrun import activate_pairs, panel_call, wait_for_panel
+from hsm.softkeys import DEV_KEY_PIN_FILE
+from provisioning.devrun import activate_pairs, get_json, panel_opener, wait_for_box
 from tests.conftest import REPO, RunningSimulator, free_port, start_simulator, stop_process
+from ui.auth.guard import SESSION_COOKIE
 
 pytestmark = pytest.mark.e2e
 BOTS = ("bot-1", "bot-2")
@@ -35,6 +40,14 @@ class RunningBox:
     simulator: RunningSimulator
     supervisor: subprocess.Popen[bytes]
     panel: str
+    token: str
+    """The control API token the development box printed once, at provisioning."""
+    sessions: list[str]
+    """The session ids the tests were given, for the leak test to look for."""
+
+    def api(self, path: str) -> Any:
+        """GET one panel API path over HTTPS as a script with the box's control token."""
+        return get_json(f"{self.panel}{path}", panel_opener(self.data), self.token)
 
 
 def eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -57,13 +70,16 @@ def box() -> Iterator[RunningBox]:
     root.chmod(0o755)
     simulator = start_simulator(root / "simdata", "--seed", "11")
     data, port = DataDir(root / "data"), free_port()
-    subprocess.run(
+    provisioned = subprocess.run(
         [sys.executable, "-m", "provisioning.devbox", "provision", "--data", str(data.root),
-         "--exchange-url", simulator.url, "--panel-port", str(port)], cwd=REPO, check=True)
+         "--exchange-url", simulator.url, "--panel-port", str(port)], cwd=REPO,
+        capture_output=True, text=True)
+    assert provisioned.returncode == 0, "provisioning failed: " + provisioned.stderr
+    (token,) = re.findall(r"control API token .*: (mmb_\S+)", provisioned.stdout)
     supervisor = subprocess.Popen(
         [sys.executable, "-m", "appliance.supervisor", "--data", str(data.root),
          "--vendor-key", str(REPO / ".devvendor" / "vendor.pub")], cwd=REPO)
-    running = RunningBox(data, simulator, supervisor, f"http://127.0.0.1:{port}")
+    running = RunningBox(data, simulator, supervisor, f"https://127.0.0.1:{port}", token, [])
     yield running
     stop_process(supervisor)  # type: ignore[arg-type]
     stop_process(simulator.process)
@@ -79,11 +95,11 @@ def fills(data: DataDir, bot: str) -> int:
 
 
 def test_both_bots_fill_within_a_minute_and_the_panel_shows_it(box: RunningBox) -> None:
-    assert wait_for_panel(box.panel, box.supervisor), "the panel never showed both bots running"
-    assert len(activate_pairs(box.panel)) == len(BOTS)
+    assert wait_for_box(box.data, box.supervisor), "the box never had both bots running"
+    assert len(activate_pairs(box.data)) == len(BOTS)
     eventually(lambda: all(fills(box.data, bot) for bot in BOTS), 60,
                "both bots have fills in their events.db")
-    bots = eventually(lambda: panel_call(f"{box.panel}/api/bots")["bots"], 10, "panel lists bots")
+    bots = eventually(lambda: box.api("/api/bots")["bots"], 10, "panel lists bots")
     for bot in BOTS:
         assert bots[bot]["state"] == "RUNNING"
         assert bots[bot]["recent_fills"], f"{bot}'s fills are not on the panel"
@@ -91,16 +107,44 @@ def test_both_bots_fill_within_a_minute_and_the_panel_shows_it(box: RunningBox) 
 
 
 def test_a_killed_bot_is_restarted(box: RunningBox) -> None:
-    pid = panel_call(f"{box.panel}/api/bots")["bots"]["bot-1"]["pid"]
+    pid = box.api("/api/bots")["bots"]["bot-1"]["pid"]
     os.kill(pid, signal.SIGKILL)
 
     def restarted() -> bool:
-        bot = panel_call(f"{box.panel}/api/bots")["bots"]["bot-1"]
+        bot = box.api("/api/bots")["bots"]["bot-1"]
         return bool(bot["state"] == "RUNNING" and bot["pid"] != pid and bot["restarts"] == 1)
 
     eventually(restarted, 60, "the supervisor restarts bot-1")
-    pairs = panel_call(f"{box.panel}/api/bots")["bots"]["bot-1"]["pairs"]
+    pairs = box.api("/api/bots")["bots"]["bot-1"]["pairs"]
     assert [pair["state"] for pair in pairs] == ["PAUSED"], "a restarted bot starts paused"
+
+
+def test_the_owner_logs_in_with_the_software_key_and_pulling_it_ends_the_session(
+    box: RunningBox,
+) -> None:
+    pin = (box.data.hsm / DEV_KEY_PIN_FILE).read_text().strip()
+    origin = {"origin": box.panel}
+    with httpx.Client(base_url=box.panel, verify=ssl.create_default_context(
+            cafile=box.data.panel_cert)) as browser:
+        page = browser.get("/login")
+        assert page.status_code == 200 and "owner (owner)" in page.text
+        wrong = browser.post("/login", data={"device": "soft:dev-key-1", "pin": "0" * 32},
+                             headers=origin)
+        assert wrong.status_code == 401 and "0" * 32 not in wrong.text
+        login = browser.post("/login", data={"device": "soft:dev-key-1", "pin": pin},
+                             headers=origin)
+        assert login.status_code == 303
+        cookie = login.headers["set-cookie"].lower()
+        assert all(flag in cookie for flag in ("httponly", "secure", "samesite=strict"))
+        box.sessions.append(browser.cookies[SESSION_COOKIE])
+        assert browser.get("/api/session").json()["role"] == "owner"
+        devkey = [sys.executable, "-m", "hsm.devkey", "--data", str(box.data.root)]
+        subprocess.run([*devkey, "pull"], cwd=REPO, check=True, capture_output=True)
+        deadline = time.monotonic() + 1.0
+        while browser.get("/api/session").status_code == 200:
+            assert time.monotonic() < deadline, "the session outlived its key by over 1 s"
+            time.sleep(0.05)
+        subprocess.run([*devkey, "plug"], cwd=REPO, check=True, capture_output=True)
 
 
 def box_processes(supervisor_pid: int) -> list[psutil.Process]:
@@ -112,17 +156,23 @@ def box_processes(supervisor_pid: int) -> list[psutil.Process]:
 def test_no_secret_outside_the_token(box: RunningBox) -> None:
     """After keys were imported, bots traded and one was killed, no secret shows anywhere.
 
-    Secrets: the exchange API secrets (the simulator, playing the exchange, holds them) and the
-    token's user PIN. Only the token's own files may hold them; the signer's audit log, though
-    inside hsm/, is a log and must not.
+    Secrets: the exchange API secrets (the simulator, playing the exchange, holds them), the
+    token's user PIN, the software key's PIN, the control API token and a login's session id.
+    Only the token's own files (and the PIN files a development box keeps) may hold them; the
+    signer's audit log, though inside hsm/, is a log and must not.
     """
     accounts = json.loads((box.simulator.state / "accounts.json").read_text())
     secrets = [account["secretKey"].encode() for account in accounts["accounts"]]
     assert len(secrets) == len(BOTS)
     secrets.append(box.data.pin_file.read_bytes().strip())
+    dev_key_pin = box.data.hsm / DEV_KEY_PIN_FILE
+    secrets.append(dev_key_pin.read_bytes().strip())
+    secrets += [box.token.encode(), *(session.encode() for session in box.sessions)]
+    assert box.sessions, "the login test gave no session id to look for"
     token_files = box.data.hsm / "tokens"
     for path in box.data.root.rglob("*"):
-        if path.is_file() and path != box.data.pin_file and token_files not in path.parents:
+        kept = (box.data.pin_file, dev_key_pin)  # a development box's PINs, kept on purpose
+        if path.is_file() and path not in kept and token_files not in path.parents:
             content = path.read_bytes()
             for secret in secrets:
                 assert secret not in content, f"a secret is in {path}"
@@ -135,9 +185,9 @@ def test_no_secret_outside_the_token(box: RunningBox) -> None:
 
 
 def test_sigterm_leaves_no_open_order_on_the_exchange(box: RunningBox) -> None:
-    eventually(lambda: panel_call(f"{box.simulator.url}/sim/open-orders?account=bot-2"), 30,
+    eventually(lambda: get_json(f"{box.simulator.url}/sim/open-orders?account=bot-2"), 30,
                "bot-2 has orders resting")
     box.supervisor.send_signal(signal.SIGTERM)
     assert box.supervisor.wait(timeout=60) == 0
     for bot in BOTS:
-        assert panel_call(f"{box.simulator.url}/sim/open-orders?account={bot}") == []
+        assert get_json(f"{box.simulator.url}/sim/open-orders?account={bot}") == []
