@@ -97,6 +97,14 @@ class Signer:
         result: dict[str, Any] = await self._call("dev_key", device=device, plugged=plugged)
         return result
 
+    async def dev_keys(self) -> dict[str, bool]:
+        """Return each software operator key's device and whether it is plugged in."""
+        result = await self._call("dev_key")
+        keys = result.get("keys")
+        if not isinstance(keys, list):
+            raise IpcError("bad_reply", "the signer's dev_key answer holds no key list")
+        return {str(k.get("device")): bool(k.get("plugged")) for k in keys if isinstance(k, dict)}
+
     async def _call(self, op: str, **args: Any) -> Any:
         result = await call_once(self.sock, op, self._timeout, **args)
         if not isinstance(result, dict):

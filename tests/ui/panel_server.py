@@ -33,9 +33,10 @@ def trusting(datadir: DataDir) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=datadir.panel_cert)
 
 
-def panel_command(datadir: DataDir, port: int) -> list[str]:
+def panel_command(datadir: DataDir, port: int, *extra: str) -> list[str]:
     """Return the command line that serves the panel of datadir on port."""
-    return [sys.executable, "-m", "ui", "--data", str(datadir.root), "--port", str(port)]
+    return [sys.executable, "-m", "ui", "--data", str(datadir.root), "--port", str(port),
+            *extra]
 
 
 def panel_env() -> dict[str, str]:
@@ -61,11 +62,15 @@ async def wait_until_healthy(url: str, datadir: DataDir, process: subprocess.Pop
 
 
 @asynccontextmanager
-async def serving_panel(datadir: DataDir, log_path: Path) -> AsyncIterator[str]:
-    """Serve the panel of datadir on 127.0.0.1 until the block ends; yield its https URL."""
+async def serving_panel(datadir: DataDir, log_path: Path, *extra: str) -> AsyncIterator[str]:
+    """Serve the panel of datadir on 127.0.0.1 until the block ends; yield its https URL.
+
+    `extra` goes on the panel's command line (`--development`, say).
+    """
     port = free_port()
     with log_path.open("wb") as log:
-        process = subprocess.Popen(panel_command(datadir, port), cwd=REPO, env=panel_env(),
+        process = subprocess.Popen(panel_command(datadir, port, *extra), cwd=REPO,
+                                   env=panel_env(),
                                    stdout=log, stderr=subprocess.STDOUT)
     url = f"https://127.0.0.1:{port}"
     try:

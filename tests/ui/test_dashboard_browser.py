@@ -1,7 +1,10 @@
-"""The dashboard in a real Chromium, served by `python -m ui` over HTTPS as on the box.
+"""The panel in a real Chromium, served by `python -m ui` over HTTPS as on the box.
 
 Chromium trusts the box's certificate by its public key (as an operator who checked the
-fingerprint would), so a page that loads proves the panel presented that certificate.
+fingerprint would), so a page that loads proves the panel presented that certificate. Every
+visit starts at the login page: the visitor picks a software operator key and types its PIN,
+and a real signer signs the login on it. Each step's screenshot is kept in
+build/artifacts/browser/.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ import asyncio
 import base64
 import hashlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -21,8 +25,11 @@ from playwright.async_api import Locator, Page, async_playwright, expect
 
 from appliance.datadir import DataDir
 from appliance.risk.const import SymbolState, TripKind
-from tests.ui.panel_box import ControlServer, write_bot_2_events
+from appliance.store import access
+from appliance.store.database import open_reader
+from tests.ui.panel_box import REPO, ControlServer, write_bot_2_events
 from tests.ui.panel_server import STARTUP_SECONDS, serving_panel
+from tests.ui.signer_box import OPERATOR_KEY, OWNER_KEY, KeyedSigner, keyed_signer
 
 pytestmark = pytest.mark.browser
 
@@ -35,12 +42,41 @@ CHROMIUM_FLAGS = [
 POSITIONS, OPEN_ORDERS, RECENT_FILLS, REQUESTS = 0, 1, 2, 3  # the order of a card's tables
 
 
+ARTIFACTS = REPO / "build" / "artifacts" / "browser"
+"""Where each step's screenshot is kept after the run."""
+
+
 @pytest.fixture
-async def panel_url(datadir: DataDir, tmp_path: Path) -> AsyncIterator[str]:
-    """Serve the panel of a box whose two bots have traded; yield its URL."""
+def signer(datadir: DataDir, tmp_path: Path) -> Iterator[KeyedSigner]:
+    """Run the box's signer with its software operator keys."""
+    with keyed_signer(datadir, tmp_path / "signer.log") as running:
+        yield running
+
+
+@pytest.fixture
+async def panel_url(datadir: DataDir, signer: KeyedSigner, tmp_path: Path
+                    ) -> AsyncIterator[str]:
+    """Serve the panel of a development box whose two bots have traded; yield its URL."""
     write_bot_2_events(datadir)
-    async with serving_panel(datadir, tmp_path / "panel.log") as url:
+    async with serving_panel(datadir, tmp_path / "panel.log", "--development") as url:
         yield url
+
+
+async def shot(page: Page, name: str, **options: Any) -> None:
+    """Keep a screenshot of the page as a test artifact."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True, **options)
+
+
+async def log_in(page: Page, url: str, device: str, pin: str, name: str) -> None:
+    """Log in at the login page with a software key, as an owner or operator does."""
+    await page.goto(url)
+    await expect(page).to_have_url(f"{url}/login")
+    await page.locator(f'input[name="device"][value="{device}"]').check()
+    await page.locator('input[name="pin"]').fill(pin)
+    await shot(page, f"{name}-login")
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page).to_have_url(f"{url}/")
 
 
 def trusted_key_flag(datadir: DataDir) -> str:
@@ -53,8 +89,14 @@ def trusted_key_flag(datadir: DataDir) -> str:
 
 
 @asynccontextmanager
-async def open_dashboard(url: str, datadir: DataDir) -> AsyncIterator[Page]:
-    """Yield the dashboard open in a headless Chromium; fail on any CSP violation it logged."""
+async def open_dashboard(
+    url: str, datadir: DataDir, signer: KeyedSigner, device: str = OWNER_KEY,
+    name: str = "owner",
+) -> AsyncIterator[Page]:
+    """Yield the dashboard open in a headless Chromium after logging in with `device`.
+
+    Fail on any CSP violation the pages logged.
+    """
     violations: list[str] = []
 
     def note(text: str) -> None:
@@ -68,7 +110,7 @@ async def open_dashboard(url: str, datadir: DataDir) -> AsyncIterator[Page]:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("console", lambda message: note(message.text))
             page.on("pageerror", lambda error: note(str(error)))
-            await page.goto(url)
+            await log_in(page, url, device, signer.key_pin, name)
             yield page
         finally:
             await browser.close()
@@ -84,18 +126,42 @@ async def asked_for_status(control: ControlServer) -> None:
     pytest.fail("the panel never asked the supervisor for its status")
 
 
+async def status_of(page: Page, method: str, path: str) -> int:
+    """Return the status of an API call made by the page itself, with its session cookie.
+
+    The call runs in the page (as the panel's own script would make it), never through the
+    test runner's request client, whose logs would show the cookie.
+    """
+    status: int = await page.evaluate(
+        """async ([method, path]) => (await fetch(path, {method, redirect: "manual",
+            headers: {"content-type": "application/json"},
+            body: method === "GET" ? undefined : "{}"})).status""", [method, path])
+    return status
+
+
+def activity(datadir: DataDir) -> list[access.ActivityRecord]:
+    """Return the user-activity log, checking its chain."""
+    db = open_reader(datadir.appliance_db)
+    try:
+        access.verify_activity(db)
+        return access.activity(db, limit=1000)
+    finally:
+        db.close()
+
+
 def cells(card: Locator, table: int, row: int = 0) -> Locator:
     """Return the cells of one row of one of a card's tables."""
     return card.locator("table").nth(table).locator("tbody tr").nth(row).locator("td")
 
 
-async def test_the_operator_sees_both_bots_activates_a_pair_and_stops_a_bot(
-    panel_url: str, control: ControlServer, datadir: DataDir, tmp_path: Path
+async def test_the_owner_logs_in_sees_both_bots_activates_and_pauses_a_pair_and_stops_a_bot(
+    panel_url: str, control: ControlServer, datadir: DataDir, signer: KeyedSigner,
 ) -> None:
     control.trip("bot-1", TripKind.STALE_DATA, "no book for 5 s", SymbolState.PAUSED)
     control.trip("bot-2", TripKind.POSITION, "inventory 1,200 over the 1,000 limit",
                  SymbolState.HALTED)
-    async with open_dashboard(panel_url, datadir) as page:
+    async with open_dashboard(panel_url, datadir, signer) as page:
+        await expect(page.get_by_text("carol (owner)")).to_be_visible()
         bot_1 = page.locator(".q-card").filter(has_text="bot-1")
         bot_2 = page.locator(".q-card").filter(has_text="bot-2")
         await expect(bot_1.locator(".q-badge", has_text="PAUSED")).to_be_visible()
@@ -124,7 +190,7 @@ async def test_the_operator_sees_both_bots_activates_a_pair_and_stops_a_bot(
         await expect(bot_2.get_by_text("no exchange requests yet")).to_be_visible()
         await asked_for_status(control)
         await expect(page.get_by_text("not answering")).to_have_count(0)
-        await page.screenshot(path=tmp_path / "dashboard.png", full_page=True)
+        await shot(page, "owner-dashboard")
 
         await bot_1.get_by_role("button", name="Activate").click()
 
@@ -132,23 +198,35 @@ async def test_the_operator_sees_both_bots_activates_a_pair_and_stops_a_bot(
         await expect(bot_1.locator(".q-badge", has_text="ACTIVE")).to_be_visible()
         await expect(bot_1.get_by_role("button", name="Activate")).to_be_disabled()
         await expect(bot_1.get_by_role("button", name="Pause")).to_be_enabled()
-        await page.screenshot(path=tmp_path / "dashboard-after-activate.png", full_page=True)
+        await shot(page, "owner-activated")
+
+        await bot_1.get_by_role("button", name="Pause").click()
+
+        await expect(page.get_by_text("bot-1 MTS/USDT is now PAUSED")).to_be_visible()
+        await expect(bot_1.get_by_role("button", name="Activate")).to_be_enabled()
+        await shot(page, "owner-paused")
 
         await bot_1.get_by_role("button", name="Stop").click()
 
         await expect(page.get_by_text("bot-1: the supervisor will stop it")).to_be_visible()
-        await page.screenshot(path=tmp_path / "dashboard-after-stop.png", full_page=True)
+        await shot(page, "owner-stopped")
     assert control.calls == [
         ("symbol_action", {"bot": "bot-1", "symbol": "MTS/USDT", "action": "activate"}),
+        ("symbol_action", {"bot": "bot-1", "symbol": "MTS/USDT", "action": "pause"}),
         ("stop_bot", {"bot": "bot-1"}),
     ]
+    actions = [(r.actor, r.action, r.outcome) for r in activity(datadir)]
+    assert actions[0] == ("carol", "login", "ok")
+    assert actions[1:] == [("carol", "activate bot-1 MTS/USDT", "ok"),
+                           ("carol", "pause bot-1 MTS/USDT", "ok"),
+                           ("carol", "stop_bot bot-1", "ok")]
 
 
 async def test_a_refused_activation_is_a_red_notification(
-    panel_url: str, control: ControlServer, datadir: DataDir, tmp_path: Path
+    panel_url: str, control: ControlServer, datadir: DataDir, signer: KeyedSigner,
 ) -> None:
     control.trip("bot-1", TripKind.STALE_DATA, "no book for 5 s", SymbolState.PAUSED)
-    async with open_dashboard(panel_url, datadir) as page:
+    async with open_dashboard(panel_url, datadir, signer) as page:
         bot_1 = page.locator(".q-card").filter(has_text="bot-1")
         await expect(bot_1.locator(".q-badge", has_text="PAUSED")).to_be_visible()
         control.states["MTS/USDT"] = SymbolState.HALTED  # tripped again before the page caught up
@@ -157,6 +235,35 @@ async def test_a_refused_activation_is_a_red_notification(
 
         refusal = page.locator(".q-notification").filter(has_text="clear the halt first")
         await expect(refusal).to_have_class(re.compile(r"\bbg-negative\b"))
-        await page.screenshot(path=tmp_path / "dashboard-refused.png", full_page=True,
-                              animations="disabled")
+        await shot(page, "owner-refused", animations="disabled")
     assert control.calls == []
+
+
+async def test_pulling_the_key_sends_the_page_to_login_within_a_second(
+    panel_url: str, control: ControlServer, datadir: DataDir, signer: KeyedSigner,
+) -> None:
+    async with open_dashboard(panel_url, datadir, signer, OPERATOR_KEY, "pull") as page:
+        await expect(page.get_by_text("dave (operator)")).to_be_visible()
+        await shot(page, "pull-before")
+        await asyncio.to_thread(signer.pull, OPERATOR_KEY)
+        await expect(page).to_have_url(f"{panel_url}/login", timeout=1000)
+        await shot(page, "pull-after")
+        assert await status_of(page, "GET", "/api/session") == 401
+
+
+async def test_an_operator_finds_the_owners_actions_refused_in_the_page_and_the_api(
+    panel_url: str, control: ControlServer, datadir: DataDir, signer: KeyedSigner,
+) -> None:
+    async with open_dashboard(panel_url, datadir, signer, OPERATOR_KEY, "operator") as page:
+        await expect(page.get_by_text("dave (operator)")).to_be_visible()
+        await expect(page.get_by_role("link", name="Access")).to_have_count(0)
+        await shot(page, "operator-dashboard")
+        refused = await page.goto(f"{panel_url}/access")
+        assert refused is not None and refused.status == 403
+        await shot(page, "operator-access-refused")
+        await page.goto(panel_url)
+        for method, path in (("GET", "/api/users"), ("POST", "/api/tokens"),
+                             ("PUT", "/api/allowlist"), ("GET", "/api/activity")):
+            assert await status_of(page, method, path) == 403, (method, path)
+        assert await status_of(page, "POST", "/api/bots/bot-1/stop") == 200
+    assert control.calls == [("stop_bot", {"bot": "bot-1"})]

@@ -9,7 +9,8 @@ alike. Only the login page, its stylesheet and `GET /api/health` are open withou
   needs a session or a control token; the owner's routes (users, tokens, allowlist, activity)
   need an owner's session.
 - A state-changing request and every socket must come from the panel's own origin (`Origin`
-  equal to `https://<Host>`), so no other site can act with a logged-in browser's cookie.
+  equal to `https://<Host>`, or the browser's `Sec-Fetch-Site: same-origin` where it sends
+  `Origin: null`), so no other site can act with a logged-in browser's cookie.
 - Every state-changing request, allowed or refused, is recorded in the user-activity log with
   who made it, from where, and its outcome; a handler may name the action more precisely in
   `request.state.activity`.
@@ -38,9 +39,10 @@ LOGIN_PATH = "/login"
 SOCKET_PREFIX = "/_nicegui_ws/"
 PUBLIC = {
     ("GET", LOGIN_PATH), ("POST", LOGIN_PATH), ("GET", "/login/style.css"),
-    ("GET", "/api/health"),
+    ("POST", "/login/dev-key"), ("GET", "/api/health"),
 }
-"""(method, path) open without a session or token; HEAD goes with GET."""
+"""(method, path) open without a session or token; HEAD goes with GET. `/login/dev-key`
+exists only on a development box: it plugs in a software key, as a hand plugs in a USB key."""
 
 OWNER_PATHS = (
     "/api/users", "/api/tokens", "/api/allowlist", "/api/activity", "/access", "/unlock")
@@ -252,12 +254,23 @@ class AuthGuard:
     def _same_origin(
         self, headers: dict[str, str], identity: Identity | None, *, required: bool
     ) -> bool:
-        """Return whether `Origin` names the panel itself; a token's script may leave it out."""
+        """Return whether the request comes from the panel's own pages.
+
+        `Origin` must be `https://<Host>`. The panel's `Referrer-Policy: no-referrer` makes a
+        browser send `Origin: null` with its own form posts; then `Sec-Fetch-Site`, which a
+        browser sets itself and a page cannot, must say `same-origin`. A token's script that
+        sends neither header may go on; a browser's cookie may not.
+        """
         origin = headers.get("origin")
-        if origin is None:
+        site = headers.get("sec-fetch-site")
+        if origin is None or origin == "null":
+            if site is not None:
+                return site == "same-origin"
+            if origin == "null":
+                return False
             return not required or (identity is not None and identity.session is None)
         host = headers.get("host", "")
-        return bool(host) and origin == f"https://{host}"
+        return bool(host) and origin == f"https://{host}" and site in (None, "same-origin")
 
     async def _note(
         self, scope: Scope, identity: Identity | None, status: int, state: dict[str, Any]

@@ -33,9 +33,12 @@ MAX_FORM_BYTES = 4096
 MAX_PIN = 64
 """The longest PIN a form may carry."""
 
-REFUSED_CODES = {"wrong_pin", "bad_signature", "key_absent", "key_removed", "key_unusable",
-                 "challenge_unknown", "challenge_expired"}
-"""Signer refusals that count as a failed login."""
+DEV_KEY_PATH = "/login/dev-key"
+"""Where a development box's login page plugs a software key in."""
+
+REFUSED_CODES = {"wrong_pin", "locked_out", "bad_signature", "key_absent", "key_removed",
+                 "key_unusable", "challenge_unknown", "challenge_expired"}
+"""Signer refusals that count as a failed login of the address and key."""
 
 
 def login_router(panel: Panel) -> APIRouter:
@@ -97,6 +100,20 @@ def login_router(panel: Panel) -> APIRouter:
         response.set_cookie(SESSION_COOKIE, session.id, path="/", secure=True, httponly=True,
                             samesite="strict")
         return response
+
+    if panel.development:
+
+        @router.post(DEV_KEY_PATH, include_in_schema=False)
+        async def plug_dev_key(request: Request) -> Response:
+            form = await read_form(request)
+            device = form.get("device", "") if form is not None else ""
+            try:
+                await panel.signer.switch_dev_key(device, True)
+            except IpcError as exc:
+                return await _login_page(panel, f"The software key stays out: {exc.message}",
+                                         400)
+            request.state.activity = {"action": "dev_key_plug", "detail": {"device": device}}
+            return RedirectResponse(LOGIN_PATH, status_code=303)
 
     @router.post("/logout", include_in_schema=False)
     async def log_out(request: Request) -> Response:
@@ -209,8 +226,26 @@ async def _login_page(panel: Panel, message: str, status: int = 200) -> HTMLResp
     else:
         body.append('<p>No operator key is plugged in. Plug in your key, then '
                     '<a href="/login">reload this page</a>.</p>')
+    if panel.development:
+        body.append(await _dev_switch(panel))
     return HTMLResponse(_page("Log in", "".join(body)), status_code=status,
                         headers={"cache-control": "no-store"})
+
+
+async def _dev_switch(panel: Panel) -> str:
+    """Return, on a development box, a button per software key that is pulled out."""
+    try:
+        pulled = [device for device, plugged in (await panel.signer.dev_keys()).items()
+                  if not plugged]
+    except IpcError:
+        return ""
+    forms = "".join(
+        f'<form method="post" action="{DEV_KEY_PATH}" class="dev">'
+        f'<input type="hidden" name="device" value="{html.escape(device)}">'
+        f'<button type="submit">Plug in {html.escape(device)}</button></form>'
+        for device in pulled)
+    return (f'<section class="dev"><h3>Development box</h3><p>Its operator keys are software '
+            f'keys; plug one in as you would a USB key.</p>{forms}</section>') if forms else ""
 
 
 def _key_choice(key: PluggedKey, user: User | None, *, first: bool) -> str:

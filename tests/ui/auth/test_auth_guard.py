@@ -150,6 +150,21 @@ async def test_a_state_change_needs_the_panels_own_origin_with_a_cookie(
     assert (await client.post("/api/bots/bot-1/stop", headers=elsewhere)).status_code == 403
 
 
+async def test_a_form_post_under_no_referrer_is_known_by_the_browsers_fetch_site(
+    box: Box, client: httpx.AsyncClient,
+) -> None:
+    """With `Referrer-Policy: no-referrer` a browser posts `Origin: null`; Sec-Fetch-Site,
+    which pages cannot set, then tells the panel's own forms from another site's."""
+    owner = box.login(Role.OWNER)
+    for origin, site, status in (("null", "same-origin", 200), ("null", "cross-site", 403),
+                                 ("null", None, 403), (ORIGIN, "cross-site", 403),
+                                 (None, "same-site", 403), (None, "same-origin", 200)):
+        headers = cookie(owner) | ({"origin": origin} if origin else {}) | (
+            {"sec-fetch-site": site} if site else {})
+        answer = await client.post("/api/bots/bot-1/stop", headers=headers)
+        assert answer.status_code == status, (origin, site)
+
+
 async def test_every_state_change_is_recorded_with_who_where_and_outcome(
     box: Box, client: httpx.AsyncClient,
 ) -> None:

@@ -1,0 +1,101 @@
+"""A real signer beside the panel's test box: the box token and software operator keys.
+
+The development box's software keys are SoftHSM2 tokens the signer (`--dev-keys`) lists as
+plugged-in keys, so a test logs in exactly as an owner does: pick a key, type its PIN, and the
+signer signs a fresh challenge on it. `dev-key-1` is enrolled for the owner `carol`,
+`dev-key-2` for the operator `dave`; `dev-key-3` is plugged in but enrolled for nobody.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from nicegui.testing.user import User
+
+from appliance.datadir import DataDir
+from appliance.store import access
+from appliance.store.access import Role
+from appliance.store.database import open_writer
+from hsm.client import SignerClient
+from hsm.const import DEFAULT_TOKEN_LABEL
+from hsm.enrol import fingerprint
+from hsm.operator_key import as_operator_key
+from hsm.softhsm import init_token, use_config
+from hsm.softkeys import DEV_KEY_PIN_FILE, soft_device
+from provisioning.devkey import DevKey, make_dev_key
+from tests.hsm.signer_bed import start_signer, stop, wait_until_serving
+from tests.ui.panel_box import SINCE
+from ui.auth.guard import SESSION_COOKIE
+
+OWNER_KEY = soft_device("dev-key-1")
+OPERATOR_KEY = soft_device("dev-key-2")
+STRANGER_KEY = soft_device("dev-key-3")
+
+
+@dataclass(frozen=True)
+class KeyedSigner:
+    """The running signer, the software keys' PIN and the box token's PIN."""
+
+    data: DataDir
+    client: SignerClient
+    key_pin: str = field(repr=False)
+    box_pin: str = field(repr=False)
+
+    def pull(self, device: str) -> None:
+        """Pull a software key out, as a hand pulls a USB key."""
+        self.client.call("dev_key", device=device, plugged=False)
+
+
+def enrol(data: DataDir, name: str, role: Role, key: DevKey) -> access.User:
+    """Enrol a software key for a user, as the owner's enrolment does."""
+    public = as_operator_key(load_pem_public_key(key.public_key_pem.encode()))
+    user = access.User(fingerprint(public), name, role, key.public_key_pem, key.token_serial,
+                       key.label, key.token_serial, key.key_id, key.key_label, SINCE)
+    db = open_writer(data.appliance_db)
+    try:
+        access.put_user(db, user)
+    finally:
+        db.close()
+    return user
+
+
+async def log_in(visitor: User, device: str, pin: str) -> httpx.Response:
+    """Post the login form as a browser does, and keep the session cookie it sets.
+
+    The simulated visitor speaks plain HTTP to the app, so the cookie (Secure, as the panel
+    is served over HTTPS only) is put in its jar by hand, as a browser keeps it over HTTPS.
+    """
+    answer = await visitor.http_client.post("/login", data={"device": device, "pin": pin})
+    if SESSION_COOKIE in answer.cookies:
+        visitor.http_client.cookies.delete(SESSION_COOKIE)
+        visitor.http_client.cookies.set(SESSION_COOKIE, answer.cookies[SESSION_COOKIE])
+    return answer
+
+
+@contextmanager
+def keyed_signer(data: DataDir, log: Path, *, locked: bool = False) -> Iterator[KeyedSigner]:
+    """Run a signer with the box token and three software keys, two of them enrolled."""
+    box_pin = secrets.token_hex(8)
+    init_token(data, DEFAULT_TOKEN_LABEL, secrets.token_hex(8), box_pin)
+    use_config(data)
+    enrol(data, "carol", Role.OWNER, make_dev_key(data, "dev-key-1"))
+    enrol(data, "dave", Role.OPERATOR, make_dev_key(data, "dev-key-2"))
+    make_dev_key(data, "dev-key-3")
+    key_pin = (data.hsm / DEV_KEY_PIN_FILE).read_text().strip()
+    args = ["--token", DEFAULT_TOKEN_LABEL, "--panel", str(os.getuid()), "--dev-keys"]
+    process = start_signer(data, None if locked else box_pin, log,
+                           *args, *(["--locked"] if locked else []))
+    client = SignerClient(data.signer_sock)
+    try:
+        wait_until_serving(process, client)
+        yield KeyedSigner(data, client, key_pin, box_pin)
+    finally:
+        client.close()
+        stop(process)
