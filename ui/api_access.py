@@ -1,29 +1,34 @@
-"""The REST routes of access: who is asking, users, API tokens, the allowlist, the activity log.
+"""The owner's work on access (users, API tokens, the allowlist, activity) and its REST routes.
 
 Everything but `/api/session` is the owner's (the guard refuses the others). Changes are asked
 of the supervisor, appliance.db's one writer; the panel reads the results back read-only.
+`AccessAdmin` does the work once, for these routes and for the Access page alike.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
 
+import sqlite_utils
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from appliance.ipc import UNREACHABLE, IpcError
 from appliance.store import access, appliance_db
-from appliance.store.access import ApiToken, Role, TokenScope, User
+from appliance.store.access import ActivityRecord, ApiToken, Role, TokenScope, User
 from appliance.store.chain import ChainBroken
 from appliance.store.database import StoreUnavailable, open_reader
 from ui.api import as_json, error_response
 from ui.auth.guard import Identity, client_address
 from ui.auth.tokens import new_token
 from ui.panel import Panel
+from ui.signer import PluggedKey
 
 ACCESS_ERRORS = {UNREACHABLE: 503, "bad_args": 422, "not_found": 404, "conflict": 409,
                  "limit": 409, "lockout": 409}
@@ -34,9 +39,23 @@ MAX_TOKEN_DAYS = 366
 ACTIVITY_LIMIT = 100
 ACTIVITY_MAX_LIMIT = 1000
 
+_Read = TypeVar("_Read")
+_Form = TypeVar("_Form", bound="Form")
+
+
+class AccessAction(StrEnum):
+    """How the user-activity log names each change to access."""
+
+    USER_ENROL = "user_enrol"
+    USER_REVOKE = "user_revoke"
+    TOKEN_CREATE = "token_create"
+    TOKEN_REVOKE = "token_revoke"
+    ALLOWLIST_PROPOSE = "allowlist_propose"
+    ALLOWLIST_CONFIRM = "allowlist_confirm"
+
 
 class Form(BaseModel):
-    """A JSON body: unknown fields are refused, so a typo never passes silently."""
+    """A form or JSON body: unknown fields are refused, so a typo never passes silently."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -65,6 +84,194 @@ class AllowlistRequest(Form):
     cidrs: list[str] = Field(min_length=1, max_length=64)
 
 
+class AccessRefused(Exception):
+    """A read or change of access that could not be done: its HTTP status, code and a message
+    saying what to do."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class AccessChange:
+    """A change to access that was made: how the activity log names it, and the answer."""
+
+    action: AccessAction
+    detail: dict[str, Any]
+    answer: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ActivityPage:
+    """Records of the user-activity log, and whether its whole chain holds."""
+
+    records: list[ActivityRecord]
+    chain: str
+    """'intact', or 'broken: ' and where."""
+
+
+def problems_of(exc: ValidationError) -> str:
+    """Return what is wrong with a form, field by field."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
+                     for e in exc.errors(include_input=False, include_url=False))
+
+
+def form_of(model: type[_Form], fields: dict[str, Any]) -> _Form:
+    """Return a form's fields as `model`, or raise AccessRefused saying what is wrong."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise AccessRefused(422, "invalid_input", problems_of(exc)) from None
+
+
+def chain_state(db: sqlite_utils.Database) -> str:
+    """Return 'intact', or where the activity log's chain breaks."""
+    try:
+        access.verify_activity(db)
+    except ChainBroken as exc:
+        return f"broken: {exc}"
+    return "intact"
+
+
+def newest_seq(db: sqlite_utils.Database) -> int:
+    """Return the seq of the activity log's newest record, 0 when it has none."""
+    row = db.execute("SELECT coalesce(max(seq), 0) FROM activity").fetchone()
+    return int(row[0])
+
+
+class AccessAdmin:
+    """Who may reach and use the box, as an owner reads and changes it through the panel."""
+
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+
+    def users(self) -> list[User]:
+        """Return every user, revoked ones too."""
+        return self._read(lambda db: access.users(db, include_revoked=True))
+
+    def tokens(self) -> list[ApiToken]:
+        """Return every API token (the box keeps no token's text)."""
+        return self._read(access.api_tokens)
+
+    def allowlist(self) -> list[str]:
+        """Return the networks allowed to reach the panel now."""
+        return list(self._read(appliance_db.allowlist))
+
+    async def pending(self) -> dict[str, Any] | None:
+        """Return the allowlist change waiting for confirmation, or None."""
+        answer = await self._ask("allowlist_pending")
+        pending: dict[str, Any] | None = answer.get("result", answer)
+        return pending
+
+    def activity(self, after: int, limit: int) -> ActivityPage:
+        """Return up to `limit` records of the activity log after seq `after`, oldest first."""
+        return self._read(lambda db: ActivityPage(
+            access.activity(db, after_seq=after, limit=limit), chain_state(db)))
+
+    def newest_activity(self, limit: int) -> ActivityPage:
+        """Return the newest `limit` records of the activity log, oldest first."""
+        return self._read(lambda db: ActivityPage(
+            access.activity(db, after_seq=max(0, newest_seq(db) - limit), limit=limit),
+            chain_state(db)))
+
+    async def keys(self) -> list[tuple[PluggedKey, User | None]]:
+        """Return the operator keys plugged in, each with the user it is enrolled for."""
+        try:
+            plugged = await self.panel.signer.plugged_keys()
+            users = {u.usb_serial: u for u in self.panel.accounts.users()}
+        except IpcError as exc:
+            raise AccessRefused(503, exc.code, exc.message) from None
+        except StoreUnavailable as exc:
+            raise AccessRefused(503, "store_unavailable", str(exc)) from None
+        return [(key, users.get(key.serial)) for key in plugged]
+
+    async def enrol(self, form: EnrolRequest) -> AccessChange:
+        """Enrol the operator key plugged in at `form.device` for a new user."""
+        try:
+            plugged = {k.device: k for k in await self.panel.signer.plugged_keys()}
+        except IpcError as exc:
+            raise AccessRefused(503, exc.code, exc.message) from None
+        key = plugged.get(form.device)
+        if key is None:
+            raise AccessRefused(404, "key_absent", f"no operator key is plugged in at "
+                                f"{form.device}; plug it in and pick it from /api/keys")
+        try:
+            enrolment = await self.panel.signer.enrolment({"token_serial": key.serial}, form.pin)
+        except IpcError as exc:
+            raise AccessRefused(422, exc.code, exc.message) from None
+        answer = await self._ask(
+            "user_enrol", name=form.name, role=str(form.role),
+            public_key_pem=enrolment["public_key_pem"], usb_serial=key.serial,
+            token_label=enrolment.get("token_label"), token_serial=enrolment.get("token_serial"),
+            key_id=enrolment.get("key_id"), key_label=enrolment.get("key_label"))
+        return AccessChange(AccessAction.USER_ENROL, {
+            "user": form.name, "role": str(form.role), "key_serial": key.serial}, answer)
+
+    async def revoke_user(self, fingerprint: str) -> AccessChange:
+        """Revoke a user and end their sessions."""
+        answer = await self._ask("user_revoke", fingerprint=fingerprint)
+        for ended in self.panel.sessions.of_user(fingerprint):
+            await self.panel.watch.end(ended, "user revoked")
+        return AccessChange(AccessAction.USER_REVOKE, {"user_fingerprint": fingerprint}, answer)
+
+    async def create_token(self, form: TokenRequest, creator: str) -> AccessChange:
+        """Create an API token for the user of fingerprint `creator`.
+
+        The answer holds the token's text, which the box keeps nowhere: show it once.
+        """
+        made = new_token()
+        expires = time.time() + form.days * DAY_S
+        await self._ask("token_create", id=made.id, name=form.name, scope=str(form.scope),
+                        hash=made.hash, expires=expires, created_by=creator)
+        return AccessChange(
+            AccessAction.TOKEN_CREATE,
+            {"token": made.id, "name": form.name, "scope": str(form.scope)},
+            {"id": made.id, "name": form.name, "scope": str(form.scope), "expires": expires,
+             "token": made.text})
+
+    async def revoke_token(self, token_id: str) -> AccessChange:
+        """Revoke an API token."""
+        answer = await self._ask("token_revoke", id=token_id)
+        return AccessChange(AccessAction.TOKEN_REVOKE, {"token": token_id}, answer)
+
+    async def propose_allowlist(
+        self, form: AllowlistRequest, address: str, author: str
+    ) -> AccessChange:
+        """Replace the allowlist, asked from `address`; it reverts unless confirmed in time."""
+        answer = await self._ask("allowlist_propose", cidrs=form.cidrs, address=address,
+                                 author=author)
+        return AccessChange(AccessAction.ALLOWLIST_PROPOSE, {"cidrs": form.cidrs}, answer)
+
+    async def confirm_allowlist(self, address: str) -> AccessChange:
+        """Keep the allowlist change waiting for confirmation, confirmed from `address`."""
+        answer = await self._ask("allowlist_confirm", address=address)
+        return AccessChange(AccessAction.ALLOWLIST_CONFIRM, {}, answer)
+
+    async def _ask(self, op: str, **args: Any) -> dict[str, Any]:
+        """Return the supervisor's answer to an access op, or raise its refusal."""
+        try:
+            return await self.panel.supervisor.ask(op, **args)
+        except IpcError as exc:
+            raise AccessRefused(ACCESS_ERRORS.get(exc.code, 409), exc.code, exc.message) from None
+
+    def _read(self, work: Callable[[sqlite_utils.Database], _Read]) -> _Read:
+        """Return what `work` reads from appliance.db, or raise AccessRefused."""
+        path = self.panel.accounts.path
+        try:
+            db = open_reader(path)
+        except StoreUnavailable as exc:
+            raise AccessRefused(503, "store_unavailable", str(exc)) from None
+        try:
+            return work(db)
+        except sqlite3.Error as exc:
+            raise AccessRefused(503, "store_unavailable", f"cannot read {path}: {exc}") from None
+        finally:
+            db.close()
+
+
 def identity_of(request: Request) -> Identity:
     """Return who is asking (the guard let the request through, so someone is)."""
     identity = getattr(request.state, "identity", None)
@@ -73,26 +280,27 @@ def identity_of(request: Request) -> Identity:
     return identity
 
 
-async def body_of(request: Request, model: type[Form]) -> Form | JSONResponse:
-    """Return a JSON body as `model`, or the 4xx answer saying what is wrong with it."""
+async def body_of(request: Request, model: type[_Form]) -> _Form:
+    """Return a JSON body as `model`, or raise AccessRefused saying what is wrong with it."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/json":
-        return error_response(415, "unsupported_media_type", "send the body as JSON with "
-                              "'Content-Type: application/json'")
+        raise AccessRefused(415, "unsupported_media_type", "send the body as JSON with "
+                            "'Content-Type: application/json'")
     try:
         return model.model_validate_json(await request.body())
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
-                             for e in exc.errors(include_input=False, include_url=False))
-        return error_response(422, "invalid_body", problems)
+        raise AccessRefused(422, "invalid_body", problems_of(exc)) from None
 
 
-async def asked(answer: Awaitable[dict[str, Any]]) -> dict[str, Any] | JSONResponse:
-    """Return the supervisor's answer, or its refusal as an HTTP error."""
-    try:
-        return await answer
-    except IpcError as exc:
-        return error_response(ACCESS_ERRORS.get(exc.code, 409), exc.code, exc.message)
+def refusal(exc: AccessRefused) -> JSONResponse:
+    """Return a refusal as the API's error answer."""
+    return error_response(exc.status, exc.code, exc.message)
+
+
+def done(request: Request, change: AccessChange, status: int = 200) -> JSONResponse:
+    """Name a change for the guard's activity record and return its answer."""
+    request.state.activity = {"action": str(change.action), "detail": change.detail}
+    return JSONResponse(as_json(change.answer), status_code=status)
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -111,16 +319,7 @@ def token_json(token: ApiToken) -> dict[str, Any]:
 def access_router(panel: Panel) -> APIRouter:
     """Return the /api routes of access."""
     router = APIRouter(prefix="/api")
-    db_path = panel.accounts.path
-
-    def read(work: Any) -> Any:
-        db = open_reader(db_path)
-        try:
-            return work(db)
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot read {db_path}: {exc}") from None
-        finally:
-            db.close()
+    admin = AccessAdmin(panel)
 
     @router.get("/session")
     async def session(request: Request) -> JSONResponse:
@@ -137,141 +336,90 @@ def access_router(panel: Panel) -> APIRouter:
     async def keys() -> JSONResponse:
         """Return the operator keys plugged in, with the user each is enrolled for."""
         try:
-            plugged = await panel.signer.plugged_keys()
-            users = {u.usb_serial: u for u in panel.accounts.users()}
-        except IpcError as exc:
-            return error_response(503, exc.code, exc.message)
-        except StoreUnavailable as exc:
-            return error_response(503, "store_unavailable", str(exc))
+            plugged = await admin.keys()
+        except AccessRefused as exc:
+            return refusal(exc)
         return JSONResponse({"keys": [
             {"device": k.device, "usb_id": k.usb_id, "serial": k.serial, "product": k.product,
-             "user": users[k.serial].name if k.serial in users else None} for k in plugged]})
+             "user": user.name if user else None} for k, user in plugged]})
 
     @router.get("/users")
     async def list_users() -> JSONResponse:
         """Return every user, revoked ones too."""
         try:
-            users = read(lambda db: access.users(db, include_revoked=True))
-        except StoreUnavailable as exc:
-            return error_response(503, "store_unavailable", str(exc))
-        return JSONResponse({"users": [user_json(u) for u in users]})
+            return JSONResponse({"users": [user_json(u) for u in admin.users()]})
+        except AccessRefused as exc:
+            return refusal(exc)
 
     @router.post("/users")
     async def enrol(request: Request) -> JSONResponse:
         """Enrol the operator key plugged in at `device` for a new user."""
-        form = await body_of(request, EnrolRequest)
-        if isinstance(form, JSONResponse):
-            return form
-        assert isinstance(form, EnrolRequest)
         try:
-            plugged = {k.device: k for k in await panel.signer.plugged_keys()}
-        except IpcError as exc:
-            return error_response(503, exc.code, exc.message)
-        key = plugged.get(form.device)
-        if key is None:
-            return error_response(404, "key_absent", f"no operator key is plugged in at "
-                                  f"{form.device}; plug it in and pick it from /api/keys")
-        try:
-            enrolment = await panel.signer.enrolment({"token_serial": key.serial}, form.pin)
-        except IpcError as exc:
-            return error_response(422, exc.code, exc.message)
-        answer = await asked(panel.supervisor.ask(
-            "user_enrol", name=form.name, role=str(form.role),
-            public_key_pem=enrolment["public_key_pem"], usb_serial=key.serial,
-            token_label=enrolment.get("token_label"), token_serial=enrolment.get("token_serial"),
-            key_id=enrolment.get("key_id"), key_label=enrolment.get("key_label")))
-        if isinstance(answer, JSONResponse):
-            return answer
-        request.state.activity = {"action": "user_enrol", "detail": {
-            "user": form.name, "role": str(form.role), "key_serial": key.serial}}
-        return JSONResponse(as_json(answer), status_code=201)
+            return done(request, await admin.enrol(await body_of(request, EnrolRequest)), 201)
+        except AccessRefused as exc:
+            return refusal(exc)
 
     @router.delete("/users/{fingerprint}")
     async def revoke_user(fingerprint: str, request: Request) -> JSONResponse:
         """Revoke a user and end their sessions."""
-        answer = await asked(panel.supervisor.ask("user_revoke", fingerprint=fingerprint))
-        if isinstance(answer, JSONResponse):
-            return answer
-        for ended in panel.sessions.of_user(fingerprint):
-            await panel.watch.end(ended, "user revoked")
-        request.state.activity = {"action": "user_revoke",
-                                  "detail": {"user_fingerprint": fingerprint}}
-        return JSONResponse(as_json(answer))
+        try:
+            return done(request, await admin.revoke_user(fingerprint))
+        except AccessRefused as exc:
+            return refusal(exc)
 
     @router.get("/tokens")
     async def list_tokens() -> JSONResponse:
         """Return every API token, without its text."""
         try:
-            tokens = read(access.api_tokens)
-        except StoreUnavailable as exc:
-            return error_response(503, "store_unavailable", str(exc))
-        return JSONResponse({"tokens": [token_json(t) for t in tokens]})
+            return JSONResponse({"tokens": [token_json(t) for t in admin.tokens()]})
+        except AccessRefused as exc:
+            return refusal(exc)
 
     @router.post("/tokens")
     async def create_token(request: Request) -> JSONResponse:
         """Create an API token; its text is in this answer and nowhere else, ever."""
-        form = await body_of(request, TokenRequest)
-        if isinstance(form, JSONResponse):
-            return form
-        assert isinstance(form, TokenRequest)
-        made = new_token()
-        expires = time.time() + form.days * DAY_S
-        answer = await asked(panel.supervisor.ask(
-            "token_create", id=made.id, name=form.name, scope=str(form.scope), hash=made.hash,
-            expires=expires, created_by=identity_of(request).fingerprint))
-        if isinstance(answer, JSONResponse):
-            return answer
-        request.state.activity = {"action": "token_create", "detail": {
-            "token": made.id, "name": form.name, "scope": str(form.scope)}}
-        return JSONResponse({"id": made.id, "name": form.name, "scope": str(form.scope),
-                             "expires": expires, "token": made.text}, status_code=201,
-                            headers={"cache-control": "no-store"})
+        try:
+            change = await admin.create_token(await body_of(request, TokenRequest),
+                                              identity_of(request).fingerprint)
+        except AccessRefused as exc:
+            return refusal(exc)
+        answer = done(request, change, 201)
+        answer.headers["cache-control"] = "no-store"
+        return answer
 
     @router.delete("/tokens/{token_id}")
     async def revoke_token(token_id: str, request: Request) -> JSONResponse:
         """Revoke an API token."""
-        answer = await asked(panel.supervisor.ask("token_revoke", id=token_id))
-        if isinstance(answer, JSONResponse):
-            return answer
-        request.state.activity = {"action": "token_revoke", "detail": {"token": token_id}}
-        return JSONResponse(as_json(answer))
+        try:
+            return done(request, await admin.revoke_token(token_id))
+        except AccessRefused as exc:
+            return refusal(exc)
 
     @router.get("/allowlist")
     async def allowlist() -> JSONResponse:
         """Return the allowlist and the change waiting for confirmation, if any."""
         try:
-            cidrs = read(appliance_db.allowlist)
-        except StoreUnavailable as exc:
-            return error_response(503, "store_unavailable", str(exc))
-        pending = await asked(panel.supervisor.ask("allowlist_pending"))
-        if isinstance(pending, JSONResponse):
-            return pending
-        return JSONResponse({"cidrs": list(cidrs), "pending": pending.get("result", pending)})
+            return JSONResponse({"cidrs": admin.allowlist(), "pending": await admin.pending()})
+        except AccessRefused as exc:
+            return refusal(exc)
 
     @router.put("/allowlist")
     async def propose(request: Request) -> JSONResponse:
         """Replace the allowlist; it reverts unless confirmed within its time."""
-        form = await body_of(request, AllowlistRequest)
-        if isinstance(form, JSONResponse):
-            return form
-        assert isinstance(form, AllowlistRequest)
-        answer = await asked(panel.supervisor.ask(
-            "allowlist_propose", cidrs=form.cidrs, address=client_address(request.scope),
-            author=identity_of(request).name))
-        if isinstance(answer, JSONResponse):
-            return answer
-        request.state.activity = {"action": "allowlist_propose", "detail": {"cidrs": form.cidrs}}
-        return JSONResponse(as_json(answer))
+        try:
+            form = await body_of(request, AllowlistRequest)
+            return done(request, await admin.propose_allowlist(
+                form, client_address(request.scope), identity_of(request).name))
+        except AccessRefused as exc:
+            return refusal(exc)
 
     @router.post("/allowlist/confirm")
     async def confirm(request: Request) -> JSONResponse:
         """Keep the allowlist change waiting for confirmation."""
-        answer = await asked(panel.supervisor.ask(
-            "allowlist_confirm", address=client_address(request.scope)))
-        if isinstance(answer, JSONResponse):
-            return answer
-        request.state.activity = {"action": "allowlist_confirm"}
-        return JSONResponse(as_json(answer))
+        try:
+            return done(request, await admin.confirm_allowlist(client_address(request.scope)))
+        except AccessRefused as exc:
+            return refusal(exc)
 
     @router.get("/activity")
     async def activity(after: int = 0, limit: int = ACTIVITY_LIMIT) -> JSONResponse:
@@ -280,19 +428,9 @@ def access_router(panel: Panel) -> APIRouter:
             return error_response(422, "invalid_range", f"limit must be 1 to "
                                   f"{ACTIVITY_MAX_LIMIT} and after at least 0")
         try:
-            records = read(lambda db: access.activity(db, after_seq=after, limit=limit))
-            chain = read(_chain_state)
-        except StoreUnavailable as exc:
-            return error_response(503, "store_unavailable", str(exc))
-        return JSONResponse(as_json({"records": records, "chain": chain}))
+            page = admin.activity(after, limit)
+        except AccessRefused as exc:
+            return refusal(exc)
+        return JSONResponse(as_json({"records": page.records, "chain": page.chain}))
 
     return router
-
-
-def _chain_state(db: Any) -> str:
-    """Return 'intact', or where the activity log's chain breaks."""
-    try:
-        access.verify_activity(db)
-    except ChainBroken as exc:
-        return f"broken: {exc}"
-    return "intact"

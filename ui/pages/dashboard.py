@@ -36,7 +36,12 @@ class Dashboard:
             self._asset = ui.label().classes("text-subtitle1 text-blue-grey-2")
             ui.space()
             self._updated = ui.label().classes("text-caption text-blue-grey-2")
+            if identity.is_owner:
+                ui.link("Access", "/access").classes("text-white")
             ui.label(f"{identity.name} ({identity.role})").classes("text-body2")
+            if panel.development:
+                ui.button("Pull key", on_click=self.pull_key).props(
+                    "flat dense size=sm color=white")
             ui.html(LOGOUT_FORM)
         with ui.column().classes("w-full max-w-screen-xl mx-auto gap-4"):
             self._locked_banner = Banner("lock")
@@ -60,10 +65,23 @@ class Dashboard:
             self._locked_banner.hide()
         elif self._identity.is_owner:
             self._locked_banner.show("The box is locked: no bot trades until an owner unlocks "
-                                     "its token at /unlock.")
+                                     "its token.")
+            if not any(isinstance(e, ui.link) for e in self._locked_banner.descendants()):
+                with self._locked_banner:
+                    ui.link("Unlock the box", "/unlock").classes("text-red-10 text-weight-bold")
         else:
             self._locked_banner.show("The box is locked: no bot trades until an owner unlocks "
                                      "it.")
+
+    async def pull_key(self) -> None:
+        """Pull out the development key of this session: the session ends, the page goes."""
+        session = self._identity.session
+        if session is None:
+            return
+        try:
+            await self._panel.signer.switch_dev_key(session.device, False)
+        except IpcError as exc:
+            ui.notify(f"The key stays in: {exc.message}", type="negative", multi_line=True)
 
     def show_box(self) -> None:
         """Fold in new events and update every card."""
