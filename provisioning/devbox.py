@@ -126,6 +126,10 @@ def run_devbox(args: argparse.Namespace) -> int:
             provision_devbox(argparse.Namespace(
                 data=data.root, exchange_url=url, panel_port=args.panel_port, asset=args.asset,
                 vendor_dir=args.vendor_dir))
+        elif not data.panel_cert.exists() or not (data.hsm / DEV_KEY_PIN_FILE).exists():
+            raise ProvisioningError(
+                f"{data.root} was provisioned before the panel had its certificate and "
+                f"software key; remove {data.root} and {args.simdata} to provision it again")
         elif (provisioned_url := devrun.exchange_url(data)) != url:
             raise ProvisioningError(
                 f"{data.root} trades on {provisioned_url}, not {url}; pass its port as --sim-port")
