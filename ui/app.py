@@ -13,6 +13,7 @@ from ui.ip_guard import Allowlist, IpGuard
 from ui.pages.access import add_access
 from ui.pages.dashboard import add_dashboard
 from ui.pages.login import login_router
+from ui.pages.system import add_system
 from ui.panel import Panel
 
 
@@ -37,6 +38,7 @@ def build_panel(datadir: DataDir, *, development: bool = False) -> Panel:
     app.include_router(api_router(panel))
     app.include_router(access_router(panel))
     add_dashboard(panel)
+    add_system(panel, datadir)
     add_access(panel)
     app.on_startup(lambda: background_tasks.create(panel.watch.run(), name="session watch"))
     return panel

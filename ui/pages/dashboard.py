@@ -36,6 +36,7 @@ class Dashboard:
             self._asset = ui.label().classes("text-subtitle1 text-blue-grey-2")
             ui.space()
             self._updated = ui.label().classes("text-caption text-blue-grey-2")
+            ui.link("System", "/system").classes("text-white")
             if identity.is_owner:
                 ui.link("Access", "/access").classes("text-white")
             ui.label(f"{identity.name} ({identity.role})").classes("text-body2")
