@@ -21,6 +21,9 @@ from ui.snapshot import UnknownBot
 ERROR_STATUS = {UNREACHABLE: 503, "unknown_bot": 404, "unknown_symbol": 404}
 """The HTTP status of a supervisor error code; any other refusal is a 409."""
 
+MAX_SYMBOL = 40
+"""The longest pair name a request may carry (ccxt's are far shorter)."""
+
 SYMBOL_BODY_EXAMPLE = '{"symbol": "MTS/USDT"}'
 """The body a symbol action wants, as its error messages show it."""
 
@@ -28,7 +31,7 @@ SYMBOL_BODY_EXAMPLE = '{"symbol": "MTS/USDT"}'
 class SymbolRequest(BaseModel):
     """The body of a symbol action: which of the bot's pairs it is about."""
 
-    symbol: str = Field(min_length=1)
+    symbol: str = Field(min_length=1, max_length=MAX_SYMBOL)
 
 
 def as_json(value: Any) -> Any:
@@ -65,7 +68,8 @@ def limit_of(text: str | None) -> int | None:
     """Return the number of requests `?limit=` asks for, the default without one, else None."""
     if text is None:
         return API_LOG_LIMIT
-    limit = int(text) if text.isdecimal() and text.isascii() else 0
+    digits = len(str(API_LOG_MAX_LIMIT))
+    limit = int(text) if text.isascii() and text.isdecimal() and len(text) <= digits else 0
     return limit if 1 <= limit <= API_LOG_MAX_LIMIT else None
 
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import sqlite_utils
 from fastapi import APIRouter, Request
@@ -78,10 +78,15 @@ class EnrolRequest(Form):
                             description="the key's PIN, if it shows its public key only after it")
 
 
+MAX_CIDR = 49
+"""The longest text an address or CIDR range takes (an IPv6 address with its prefix)."""
+
+
 class AllowlistRequest(Form):
     """A new allowlist: addresses and CIDR ranges."""
 
-    cidrs: list[str] = Field(min_length=1, max_length=64)
+    cidrs: list[Annotated[str, Field(min_length=1, max_length=MAX_CIDR)]] = Field(
+        min_length=1, max_length=64)
 
 
 class AccessRefused(Exception):

@@ -48,6 +48,9 @@ OWNER_PATHS = (
     "/api/users", "/api/tokens", "/api/allowlist", "/api/activity", "/access", "/unlock")
 """Paths (and everything under them) only an owner's session may use."""
 
+ACTION_MAX = 200
+"""The longest action the supervisor's activity log takes."""
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 POLICY_VIOLATION = 1008
 USER_EVENT = '42["event"'
@@ -284,7 +287,7 @@ class AuthGuard:
             fingerprint=str(named.get("fingerprint") or (identity.fingerprint if identity
                                                          else "")),
             address=client_address(scope),
-            action=str(named.get("action") or f"{scope['method']} {scope['path']}"),
+            action=str(named.get("action") or loggable(f"{scope['method']} {scope['path']}")),
             outcome=str(outcome),
             detail={"status": status, **named.get("detail", {})},
         )
@@ -293,6 +296,12 @@ class AuthGuard:
         except Exception as exc:  # the request is done; losing its record must not fail it
             log.warning("could not record %s by %r in the activity log: %s",
                         entry.action, entry.actor, exc)
+
+
+def loggable(text: str) -> str:
+    """Return a request's text as the activity log takes it: printable, ACTION_MAX at most."""
+    shown = text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+    return shown if len(shown) <= ACTION_MAX else shown[:ACTION_MAX - 1] + "…"
 
 
 def _outcome(status: int) -> str:
