@@ -194,6 +194,8 @@ class SymbolWorker:
     async def _pass(self, desired: list[Quote], now: float, cause: CancelCause) -> None:
         """Plan the orders that give `desired`, gate them, and send what passed."""
         plan = self.orders.plan(desired)
+        if not plan.messages:
+            return  # the orders resting are the ones wanted: nothing to gate, nothing to send
         given = await self.orders.gate_input(now, self.guard.standing(), self.others, cause)
         gated = gate(plan, given)
         for refused in gated.refused:

@@ -110,7 +110,7 @@ def _create_refusal(
     quote: Quote, resting: list[Quote], counts: Counts, given: GateInput
 ) -> Refused | None:
     """Return why one create may not leave, with `resting` and `counts` as they would be."""
-    if is_held(given.holds, quote):
+    if given.holds and is_held(given.holds, quote):
         return Refused(quote, "held back after the exchange refused a like order")
     reason = integrity_refusal(quote.side, quote.price_ticks, [*resting, *given.others],
                                counts, given.integrity)
