@@ -2,47 +2,45 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import psutil  # type: ignore[import-untyped]
 import pytest
 
 from appliance.datadir import DataDir
+from appliance.license import BoxKind
 from appliance.store.appliance_db import ProcessStatus, processes
 from appliance.store.database import open_reader
 from appliance.supervisor.manager import LOCKED_DETAIL
-from hsm.client import SignerClient
+from hsm.softkeys import DEV_KEY_PIN_FILE, soft_device
 from provisioning import const
-from provisioning.factory import BoxSpec, provision
+from provisioning.devkey import DEFAULT_DEV_KEY, make_dev_key
+from provisioning.factory import BoxSpec, enrol_owner, provision
 from provisioning.sim_accounts import open_account
 from provisioning.vendor import PUBLIC_FILE, init_vendor, load_vendor_key
 from tests.conftest import REPO, RunningSimulator, free_port, stop_process
 
 BALANCES = {"MTS": "10000", "USDT": "20000", "USDC": "20000"}
 BOTS = tuple(const.BOT_UIDS)
-UNLOCK_SCRIPT = (
-    "import sys\nfrom pathlib import Path\nfrom hsm.client import SignerClient\n"
-    "print(SignerClient(Path(sys.argv[1])).call('unlock', pin=sys.stdin.readline().strip()))\n"
-)
-
-
 @dataclass(frozen=True)
 class LockedBox:
     """A provisioned box without a PIN file, under its supervisor, and the token's PIN."""
 
     data: DataDir
-    pin: str
+    pin: str = field(repr=False)
     supervisor: subprocess.Popen[str]
+    port: int
 
     def rows(self) -> dict[str, ProcessStatus]:
         """Return the supervisor's process rows from appliance.db."""
@@ -66,17 +64,19 @@ def eventually(check: Callable[[], bool], timeout: float, what: str) -> None:
     pytest.fail(f"within {timeout:.0f} s: {what}")
 
 
-def unlock_as_panel(data: DataDir, pin: str) -> None:
-    """Unlock the box on signer.sock as the panel's uid (every child's uid without root)."""
-    if os.geteuid() != 0:
-        assert SignerClient(data.signer_sock).call("unlock", pin=pin) == {"locked": False}
-        return
-    done = subprocess.run(
-        [sys.executable, "-c", UNLOCK_SCRIPT, str(data.signer_sock)], input=pin + "\n",
-        cwd=REPO, user=const.PANEL_UID, group=const.PANEL_UID, extra_groups=[],
-        capture_output=True, text=True, timeout=60, env={"PYTHONPATH": str(REPO)})
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "{'locked': False}"
+def unlock_from_the_panel(box: LockedBox) -> None:
+    """Log in to the panel over HTTPS with the owner's software key, and unlock the box."""
+    url = f"https://127.0.0.1:{box.port}"
+    with httpx.Client(base_url=url, verify=ssl.create_default_context(
+            cafile=box.data.panel_cert), headers={"origin": url}) as browser:
+        eventually(lambda: browser.get("/api/health").status_code == 200, 60, "the panel answers")
+        key_pin = (box.data.hsm / DEV_KEY_PIN_FILE).read_text().strip()
+        login = browser.post("/login", data={"device": soft_device(DEFAULT_DEV_KEY),
+                                             "pin": key_pin})
+        assert login.status_code == 303, login.text
+        assert "The box is locked" in browser.get("/unlock").text
+        unlocked = browser.post("/unlock", data={"pin": box.pin})
+        assert (unlocked.status_code, unlocked.headers["location"]) == (303, "/")
 
 
 @pytest.fixture
@@ -88,13 +88,20 @@ def box(simulator: RunningSimulator) -> Iterator[LockedBox]:
     init_vendor(vendor)
     data, pin = DataDir(root / "data"), secrets.token_hex(16)
     credentials = [open_account(simulator.url, bot, BALANCES) for bot in BOTS]
-    provision(data, BoxSpec(exchange_url=simulator.url, panel_port=free_port()),
-              load_vendor_key(vendor), pin, credentials)
+    port = free_port()
+    # A development box, for its software operator key, but without its PIN file: it boots
+    # locked as a production box does.
+    provision(data, BoxSpec(exchange_url=simulator.url, panel_port=port,
+                            kind=BoxKind.DEVELOPMENT), load_vendor_key(vendor), pin, credentials)
+    key = make_dev_key(data)
+    enrol_owner(data, "owner", key.public_key_pem, key.token_serial, {
+        "token_label": key.label, "token_serial": key.token_serial, "key_id": key.key_id,
+        "key_label": key.key_label})
     assert not data.pin_file.exists()
     supervisor = subprocess.Popen(
         [sys.executable, "-m", "appliance.supervisor", "--data", str(data.root),
          "--vendor-key", str(vendor / PUBLIC_FILE)], cwd=REPO, text=True)
-    yield LockedBox(data, pin, supervisor)
+    yield LockedBox(data, pin, supervisor, port)
     stop_process(supervisor)
     shutil.rmtree(root)
 
@@ -113,7 +120,7 @@ def test_the_bots_start_only_after_the_panel_unlocks_the_box(box: LockedBox) -> 
     time.sleep(1.5)  # a few of the supervisor's polls: still no bot
     assert not set(BOTS) & set(box.rows())
     assert box.supervisor.poll() is None
-    unlock_as_panel(box.data, box.pin)
+    unlock_from_the_panel(box)
     eventually(lambda: all(box.rows()[bot].state == "RUNNING" for bot in BOTS), 60,
                "both bots run after the unlock")
     assert box.rows()["signer"].detail == ""
