@@ -26,7 +26,8 @@ from playwright.async_api import Locator, Page, async_playwright, expect
 from appliance.datadir import DataDir
 from appliance.risk.const import SymbolState, TripKind
 from appliance.store import access
-from appliance.store.database import open_reader
+from appliance.store.appliance_db import put_setting
+from appliance.store.database import open_reader, open_writer
 from tests.ui.panel_box import REPO, ControlServer, write_bot_2_events
 from tests.ui.panel_server import STARTUP_SECONDS, serving_panel
 from tests.ui.signer_box import OPERATOR_KEY, OWNER_KEY, KeyedSigner, keyed_signer
@@ -267,3 +268,18 @@ async def test_an_operator_finds_the_owners_actions_refused_in_the_page_and_the_
             assert await status_of(page, method, path) == 403, (method, path)
         assert await status_of(page, "POST", "/api/bots/bot-1/stop") == 200
     assert control.calls == [("stop_bot", {"bot": "bot-1"})]
+
+
+async def test_an_idle_session_expires_and_its_page_goes_back_to_login(
+    datadir: DataDir, signer: KeyedSigner, control: ControlServer, tmp_path: Path,
+) -> None:
+    db = open_writer(datadir.appliance_db)
+    put_setting(db, "session_idle_s", "2")
+    db.close()
+    async with serving_panel(datadir, tmp_path / "panel.log") as url, open_dashboard(
+            url, datadir, signer, OWNER_KEY, "idle") as page:
+        await expect(page.get_by_text("carol (owner)")).to_be_visible()
+        # The dashboard refreshes itself, but nobody clicks: the session ends, its socket closes.
+        await expect(page).to_have_url(f"{url}/login", timeout=10_000)
+        await shot(page, "idle-expired")
+        assert await status_of(page, "GET", "/api/session") == 401
