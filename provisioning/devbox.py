@@ -24,17 +24,16 @@ from pathlib import Path
 from appliance.datadir import DataDir
 from appliance.license import BoxKind, LicenseError
 from appliance.store import access
-from appliance.store.access import ApiToken, TokenScope, User
+from appliance.store.access import ApiToken, Role, TokenScope, User
 from appliance.store.database import open_writer
 from hsm.softhsm import TokenInitError
 from hsm.softkeys import DEV_KEY_PIN_FILE, soft_device
 from hsm.token import TokenError
 from provisioning import const, devrun
-from provisioning.devkey import DEFAULT_DEV_KEY, DevKeyError, make_dev_key
+from provisioning.devkey import DEFAULT_DEV_KEY, DevKeyError, enrol_dev_key, make_dev_key
 from provisioning.factory import (
     BoxSpec,
     ProvisioningError,
-    enrol_owner,
     is_provisioned,
     provision,
 )
@@ -75,9 +74,7 @@ def provision_devbox(args: argparse.Namespace) -> int:
     box = provision(data, spec, vendor_key, secrets.token_hex(16), credentials,
                     keep_user_pin=True)
     dev_key = make_dev_key(data)
-    owner = enrol_owner(data, DEV_OWNER, dev_key.public_key_pem, dev_key.token_serial, {
-        "token_label": dev_key.label, "token_serial": dev_key.token_serial,
-        "key_id": dev_key.key_id, "key_label": dev_key.key_label})
+    owner = enrol_dev_key(data, DEV_OWNER, Role.OWNER, dev_key)
     token = make_control_token(data, owner)
     print(f"provisioned {data.root}: serial {spec.serial}, asset {spec.asset}, "
           f"tier {spec.tier}, bots {', '.join(const.BOT_UIDS)}")

@@ -16,11 +16,13 @@ from pkcs11 import Attribute, KeyType, Mechanism
 from pkcs11.util.ec import encode_named_curve_parameters
 
 from appliance.datadir import DataDir
+from appliance.store.access import Role, User
 from appliance.store.atomic import write_atomic
 from hsm.enrol import read_enrolment
 from hsm.operator_key import OperatorTokenRef
 from hsm.softhsm import SOFTHSM_MODULE, init_token, use_config
 from hsm.softkeys import DEV_KEY_PIN_FILE, DEV_KEY_PREFIX
+from provisioning.factory import enrol_user
 
 DEFAULT_DEV_KEY = DEV_KEY_PREFIX + "1"
 KEY_ID = b"\x9a"
@@ -80,3 +82,10 @@ def _pin(data: DataDir) -> str:
     pin = secrets.token_hex(16)
     write_atomic(path, f"{pin}\n".encode(), 0o600)
     return pin
+
+
+def enrol_dev_key(data: DataDir, name: str, role: Role, key: DevKey) -> User:
+    """Enrol a software key for a user, as an owner enrols a plugged key."""
+    return enrol_user(data, name, role, key.public_key_pem, key.token_serial, {
+        "token_label": key.label, "token_serial": key.token_serial, "key_id": key.key_id,
+        "key_label": key.key_label})

@@ -106,16 +106,16 @@ def provision(
     return Provisioned(fingerprint)
 
 
-def enrol_owner(data: DataDir, name: str, public_key_pem: str, usb_serial: str,
-                token: dict[str, str]) -> User:
-    """Enrol the box's first owner: the operator key the factory (or a development box) made.
+def enrol_user(data: DataDir, name: str, role: Role, public_key_pem: str, usb_serial: str,
+               token: dict[str, str]) -> User:
+    """Enrol an operator key for a user before the box first starts: its first owner, say.
 
     `token` names where the key pair is, as the signer's login takes it (token_label,
     token_serial, key_id, key_label). The supervisor is not running yet, so this writes
     appliance.db itself, as the rest of provisioning does.
     """
     public = as_operator_key(load_pem_public_key(public_key_pem.encode()))
-    owner = User(fingerprint(public), name, Role.OWNER, public_key_pem, usb_serial,
+    owner = User(fingerprint(public), name, role, public_key_pem, usb_serial,
                  token.get("token_label"), token.get("token_serial"), token.get("key_id"),
                  token.get("key_label"), time.time())
     db = open_writer(data.appliance_db)

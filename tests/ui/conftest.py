@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from tests.ui.panel_box import (
     write_bot_1_api_log,
     write_bot_1_events,
 )
+from tests.ui.signer_box import KeyedSigner, keyed_signer
 from ui.auth.guard import SESSION_COOKIE
 from ui.panel import Panel
 
@@ -72,3 +73,23 @@ def log_in(visitor: User, who: access.User) -> None:
     visitor.http_client.cookies.set(SESSION_COOKIE, session.id)
     host = visitor.http_client.base_url.host
     visitor.http_client.headers["origin"] = f"https://{host}"
+
+
+@pytest.fixture
+def signer(datadir: DataDir, tmp_path: Path, request: pytest.FixtureRequest
+           ) -> Iterator[KeyedSigner]:
+    """Run the box's signer with its software keys; indirect parameter True starts it locked."""
+    locked = bool(getattr(request, "param", False))
+    with keyed_signer(datadir, tmp_path / "signer.log", locked=locked) as running:
+        yield running
+
+
+@pytest.fixture
+async def guest(datadir: DataDir, signer: KeyedSigner, control: ControlServer,
+                monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[User]:
+    """Yield a visitor of a development box's panel, with its signer, who has not logged in."""
+    monkeypatch.setattr(sys, "argv", ["python -m ui", "--data", str(datadir.root),
+                                      "--development"])
+    async with user_simulation(main_file=PANEL_MAIN) as visitor:
+        visitor.http_client.headers["origin"] = f"https://{visitor.http_client.base_url.host}"
+        yield visitor

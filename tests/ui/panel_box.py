@@ -19,7 +19,7 @@ from appliance.risk.const import SymbolState, TripKind
 from appliance.store import access
 from appliance.store.access import ApiToken, Role, TokenScope
 from appliance.store.appliance_db import ProcessStatus, create_schema, put_process, put_setting
-from appliance.store.database import open_writer
+from appliance.store.database import open_reader, open_writer
 from appliance.store.events import (
     EventLog,
     OrderAcked,
@@ -248,6 +248,16 @@ class ControlServer:
         log.append(symbol, SymbolStateChanged(new, f"operator: {action}"))
         log.close()
         return {"bot": bot, "symbol": symbol, "state": new.name}
+
+
+def activity_records(datadir: DataDir) -> list[access.ActivityRecord]:
+    """Return the user-activity log appliance.db keeps, after checking its chain."""
+    db = open_reader(datadir.appliance_db)
+    try:
+        access.verify_activity(db)
+        return access.activity(db, limit=1000)
+    finally:
+        db.close()
 
 
 def table_rows(user: User, marker: str) -> list[dict[str, str]]:

@@ -16,22 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from nicegui.testing.user import User
 
 from appliance.datadir import DataDir
-from appliance.store import access
 from appliance.store.access import Role
-from appliance.store.database import open_writer
 from hsm.client import SignerClient
 from hsm.const import DEFAULT_TOKEN_LABEL
-from hsm.enrol import fingerprint
-from hsm.operator_key import as_operator_key
 from hsm.softhsm import init_token, use_config
 from hsm.softkeys import DEV_KEY_PIN_FILE, soft_device
-from provisioning.devkey import DevKey, make_dev_key
+from provisioning.devkey import enrol_dev_key, make_dev_key
 from tests.hsm.signer_bed import start_signer, stop, wait_until_serving
-from tests.ui.panel_box import SINCE
 from ui.auth.guard import SESSION_COOKIE
 
 OWNER_KEY = soft_device("dev-key-1")
@@ -53,19 +47,6 @@ class KeyedSigner:
         self.client.call("dev_key", device=device, plugged=False)
 
 
-def enrol(data: DataDir, name: str, role: Role, key: DevKey) -> access.User:
-    """Enrol a software key for a user, as the owner's enrolment does."""
-    public = as_operator_key(load_pem_public_key(key.public_key_pem.encode()))
-    user = access.User(fingerprint(public), name, role, key.public_key_pem, key.token_serial,
-                       key.label, key.token_serial, key.key_id, key.key_label, SINCE)
-    db = open_writer(data.appliance_db)
-    try:
-        access.put_user(db, user)
-    finally:
-        db.close()
-    return user
-
-
 async def log_in(visitor: User, device: str, pin: str) -> httpx.Response:
     """Post the login form as a browser does, and keep the session cookie it sets.
 
@@ -85,8 +66,8 @@ def keyed_signer(data: DataDir, log: Path, *, locked: bool = False) -> Iterator[
     box_pin = secrets.token_hex(8)
     init_token(data, DEFAULT_TOKEN_LABEL, secrets.token_hex(8), box_pin)
     use_config(data)
-    enrol(data, "carol", Role.OWNER, make_dev_key(data, "dev-key-1"))
-    enrol(data, "dave", Role.OPERATOR, make_dev_key(data, "dev-key-2"))
+    enrol_dev_key(data, "carol", Role.OWNER, make_dev_key(data, "dev-key-1"))
+    enrol_dev_key(data, "dave", Role.OPERATOR, make_dev_key(data, "dev-key-2"))
     make_dev_key(data, "dev-key-3")
     key_pin = (data.hsm / DEV_KEY_PIN_FILE).read_text().strip()
     args = ["--token", DEFAULT_TOKEN_LABEL, "--panel", str(os.getuid()), "--dev-keys"]

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 from nicegui import app, ui
 from nicegui.testing.user import User
-from nicegui.testing.user_simulation import user_simulation
 
 from appliance.datadir import DataDir
 from appliance.store import access, appliance_db
@@ -28,12 +25,12 @@ from tests.ui.conftest import log_in
 from tests.ui.panel_box import (
     OPERATOR,
     OWNER,
-    PANEL_MAIN,
     READ_TOKEN,
     ControlServer,
+    activity_records,
     table_rows,
 )
-from tests.ui.signer_box import OPERATOR_KEY, OWNER_KEY, STRANGER_KEY, KeyedSigner, keyed_signer
+from tests.ui.signer_box import OPERATOR_KEY, OWNER_KEY, STRANGER_KEY, KeyedSigner
 from tests.ui.signer_box import log_in as key_login
 from ui.auth.guard import SESSION_COOKIE
 from ui.auth.tokens import TOKEN_SHAPE
@@ -92,15 +89,6 @@ def set_editor(user: User, text: str) -> None:
     user.find(kind=ui.textarea).clear().type(text)
 
 
-def activity(datadir: DataDir) -> list[access.ActivityRecord]:
-    """Return the user-activity log appliance.db keeps, after checking its chain."""
-    db = open_reader(datadir.appliance_db)
-    try:
-        access.verify_activity(db)
-        return access.activity(db, limit=1000)
-    finally:
-        db.close()
-
 
 def as_operator(visitor: User) -> None:
     """Make the visitor an operator instead of the owner."""
@@ -155,7 +143,7 @@ async def test_a_new_token_is_shown_once_then_listed_without_its_text(
 async def test_bad_form_input_says_what_is_wrong_and_changes_nothing(
     user: User, control: ControlServer, datadir: DataDir
 ) -> None:
-    before = (stored_tokens(datadir), stored_allowlist(datadir), len(activity(datadir)))
+    before = (stored_tokens(datadir), stored_allowlist(datadir), len(activity_records(datadir)))
     await user.open("/access")
     with user.scope(marker="tokens-card"):
         user.find("Create token").click()
@@ -164,7 +152,8 @@ async def test_bad_form_input_says_what_is_wrong_and_changes_nothing(
     user.find("Apply").click()
     await user.should_see("cidrs: List should have at least 1 item")
 
-    assert (stored_tokens(datadir), stored_allowlist(datadir), len(activity(datadir))) == before
+    after = (stored_tokens(datadir), stored_allowlist(datadir), len(activity_records(datadir)))
+    assert after == before
 
 
 async def test_revoking_a_token_asks_first_and_then_the_token_opens_nothing(
@@ -211,8 +200,8 @@ async def test_revoking_a_user_ends_their_session_and_the_last_owner_stays(
     await user.should_see("Revoke user")
     user.find("Revoke user").click()
     await user.should_see("alice is the box's last owner; enrol another owner")
-    assert [r.action for r in activity(datadir)] == ["user_revoke", "user_revoke"]
-    assert [r.outcome for r in activity(datadir)] == ["ok", "conflict"]
+    assert [r.action for r in activity_records(datadir)] == ["user_revoke", "user_revoke"]
+    assert [r.outcome for r in activity_records(datadir)] == ["ok", "conflict"]
 
 
 async def test_an_allowlist_change_that_would_lock_out_the_owner_is_refused(
@@ -269,7 +258,7 @@ async def test_the_activity_section_lists_what_the_page_did_and_who_did_it(
         ("alice", "127.0.0.1", "allowlist_propose", "lockout"),
         ("alice", "127.0.0.1", "token_create", "ok"),
     ]
-    created = activity(datadir)[0]
+    created = activity_records(datadir)[0]
     assert created.fingerprint == OWNER.fingerprint
     assert created.detail == {"via": "panel", "token": stored_tokens(datadir)["ci"].id,
                               "name": "ci", "scope": "control"}
@@ -304,26 +293,6 @@ async def session_ended(visitor: User) -> bool:
     return False
 
 
-@pytest.fixture
-def signer(datadir: DataDir, tmp_path: Path, request: pytest.FixtureRequest
-           ) -> Iterator[KeyedSigner]:
-    """Run the box's signer with its software keys; indirect parameter True starts it locked."""
-    with keyed_signer(datadir, tmp_path / "signer.log",
-                      locked=bool(getattr(request, "param", False))) as running:
-        yield running
-
-
-@pytest.fixture
-async def guest(datadir: DataDir, signer: KeyedSigner, control: ControlServer,
-                monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[User]:
-    """Yield a visitor of a development box's panel, with its signer, who has not logged in."""
-    monkeypatch.setattr(sys, "argv", ["python -m ui", "--data", str(datadir.root),
-                                      "--development"])
-    async with user_simulation(main_file=PANEL_MAIN) as visitor:
-        visitor.http_client.headers["origin"] = f"https://{visitor.http_client.base_url.host}"
-        yield visitor
-
-
 async def test_an_owner_enrols_a_plugged_key_that_then_logs_in(
     guest: User, signer: KeyedSigner, datadir: DataDir
 ) -> None:
@@ -341,7 +310,7 @@ async def test_an_owner_enrols_a_plugged_key_that_then_logs_in(
     assert not on_page(guest, signer.key_pin)
     rows = await rows_when(guest, "users", lambda rows: "erin" in names(rows))
     assert [(r["role"], r["live"]) for r in rows if r["name"] == "erin"] == [("operator", True)]
-    (enrolled,) = [r for r in activity(datadir) if r.action == "user_enrol"]
+    (enrolled,) = [r for r in activity_records(datadir) if r.action == "user_enrol"]
     assert (enrolled.actor, enrolled.outcome, enrolled.detail["user"]) == ("carol", "ok", "erin")
     await guest.http_client.post("/logout")
     await key_login(guest, STRANGER_KEY, signer.key_pin)

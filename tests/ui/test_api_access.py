@@ -11,20 +11,16 @@ from nicegui import app
 from nicegui.testing.user import User
 
 from appliance.datadir import DataDir
-from appliance.store import access
-from appliance.store.database import open_reader
 from tests.ui.conftest import log_in
-from tests.ui.panel_box import CONTROL_TOKEN, OPERATOR, OWNER, READ_TOKEN, ControlServer
+from tests.ui.panel_box import (
+    CONTROL_TOKEN,
+    OPERATOR,
+    OWNER,
+    READ_TOKEN,
+    ControlServer,
+    activity_records,
+)
 from ui.auth.guard import SESSION_COOKIE
-
-
-def activity(datadir: DataDir) -> list[access.ActivityRecord]:
-    db = open_reader(datadir.appliance_db)
-    try:
-        access.verify_activity(db)
-        return access.activity(db, limit=1000)
-    finally:
-        db.close()
 
 
 def bearer(text: str) -> httpx.AsyncClient:
@@ -119,7 +115,7 @@ async def test_an_allowlist_change_may_not_lock_out_its_author_and_waits_for_con
 async def test_bad_bodies_get_4xx_and_change_nothing(
     user: User, control: ControlServer, datadir: DataDir,
 ) -> None:
-    before = len(activity(datadir))
+    before = len(activity_records(datadir))
     answers = [
         await user.http_client.post("/api/tokens", content=b"name=x",
                                     headers={"content-type": "application/x-www-form-urlencoded"}),
@@ -136,7 +132,7 @@ async def test_bad_bodies_get_4xx_and_change_nothing(
     assert (await user.http_client.get("/api/tokens")).json()["tokens"] == [
         t for t in (await user.http_client.get("/api/tokens")).json()["tokens"]
         if t["id"] in (CONTROL_TOKEN.id, READ_TOKEN.id)]
-    assert [r.outcome for r in activity(datadir)[before:]] == ["refused"] * 6
+    assert [r.outcome for r in activity_records(datadir)[before:]] == ["refused"] * 6
 
 
 async def test_the_activity_log_names_who_did_what_from_where(
@@ -151,5 +147,5 @@ async def test_the_activity_log_names_who_did_what_from_where(
         ("alice", "127.0.0.1", "token_create", "ok"),
         ("alice", "127.0.0.1", "POST /api/bots/bot-9/stop", "refused"),
     ]
-    (created, _) = activity(datadir)
+    (created, _) = activity_records(datadir)
     assert created.fingerprint == OWNER.fingerprint and created.detail["scope"] == "control"

@@ -13,7 +13,7 @@ import asyncio
 import base64
 import hashlib
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,11 @@ from playwright.async_api import Locator, Page, async_playwright, expect
 
 from appliance.datadir import DataDir
 from appliance.risk.const import SymbolState, TripKind
-from appliance.store import access
 from appliance.store.appliance_db import put_setting
-from appliance.store.database import open_reader, open_writer
-from tests.ui.panel_box import REPO, ControlServer, write_bot_2_events
+from appliance.store.database import open_writer
+from tests.ui.panel_box import REPO, ControlServer, activity_records, write_bot_2_events
 from tests.ui.panel_server import STARTUP_SECONDS, serving_panel
-from tests.ui.signer_box import OPERATOR_KEY, OWNER_KEY, KeyedSigner, keyed_signer
+from tests.ui.signer_box import OPERATOR_KEY, OWNER_KEY, KeyedSigner
 
 pytestmark = pytest.mark.browser
 
@@ -45,13 +44,6 @@ POSITIONS, OPEN_ORDERS, RECENT_FILLS, REQUESTS = 0, 1, 2, 3  # the order of a ca
 
 ARTIFACTS = REPO / "build" / "artifacts" / "browser"
 """Where each step's screenshot is kept after the run."""
-
-
-@pytest.fixture
-def signer(datadir: DataDir, tmp_path: Path) -> Iterator[KeyedSigner]:
-    """Run the box's signer with its software operator keys."""
-    with keyed_signer(datadir, tmp_path / "signer.log") as running:
-        yield running
 
 
 @pytest.fixture
@@ -140,15 +132,6 @@ async def status_of(page: Page, method: str, path: str) -> int:
     return status
 
 
-def activity(datadir: DataDir) -> list[access.ActivityRecord]:
-    """Return the user-activity log, checking its chain."""
-    db = open_reader(datadir.appliance_db)
-    try:
-        access.verify_activity(db)
-        return access.activity(db, limit=1000)
-    finally:
-        db.close()
-
 
 def cells(card: Locator, table: int, row: int = 0) -> Locator:
     """Return the cells of one row of one of a card's tables."""
@@ -216,7 +199,7 @@ async def test_the_owner_logs_in_sees_both_bots_activates_and_pauses_a_pair_and_
         ("symbol_action", {"bot": "bot-1", "symbol": "MTS/USDT", "action": "pause"}),
         ("stop_bot", {"bot": "bot-1"}),
     ]
-    actions = [(r.actor, r.action, r.outcome) for r in activity(datadir)]
+    actions = [(r.actor, r.action, r.outcome) for r in activity_records(datadir)]
     assert actions[0] == ("carol", "login", "ok")
     assert actions[1:] == [("carol", "activate bot-1 MTS/USDT", "ok"),
                            ("carol", "pause bot-1 MTS/USDT", "ok"),

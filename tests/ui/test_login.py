@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,31 +27,10 @@ from tests.ui.signer_box import (
     OWNER_KEY,
     STRANGER_KEY,
     KeyedSigner,
-    keyed_signer,
     log_in,
 )
 from ui.auth.guard import SESSION_COOKIE
 from ui.auth.throttle import LIMIT
-
-
-@pytest.fixture
-def signer(datadir: DataDir, tmp_path: Path, request: pytest.FixtureRequest
-           ) -> Iterator[KeyedSigner]:
-    """Run the box's signer with its software keys; indirect parameter True starts it locked."""
-    locked = bool(getattr(request, "param", False))
-    with keyed_signer(datadir, tmp_path / "signer.log", locked=locked) as running:
-        yield running
-
-
-@pytest.fixture
-async def guest(datadir: DataDir, signer: KeyedSigner, control: ControlServer,
-                monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[User]:
-    """Yield a visitor of a development box's panel who has not logged in."""
-    monkeypatch.setattr(sys, "argv", ["python -m ui", "--data", str(datadir.root),
-                                      "--development"])
-    async with user_simulation(main_file=PANEL_MAIN) as visitor:
-        visitor.http_client.headers["origin"] = f"https://{visitor.http_client.base_url.host}"
-        yield visitor
 
 
 def verifications(signer: KeyedSigner) -> int:

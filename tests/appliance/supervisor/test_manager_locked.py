@@ -20,13 +20,14 @@ import pytest
 
 from appliance.datadir import DataDir
 from appliance.license import BoxKind
+from appliance.store.access import Role
 from appliance.store.appliance_db import ProcessStatus, processes
 from appliance.store.database import open_reader
 from appliance.supervisor.manager import LOCKED_DETAIL
 from hsm.softkeys import DEV_KEY_PIN_FILE, soft_device
 from provisioning import const
-from provisioning.devkey import DEFAULT_DEV_KEY, make_dev_key
-from provisioning.factory import BoxSpec, enrol_owner, provision
+from provisioning.devkey import DEFAULT_DEV_KEY, enrol_dev_key, make_dev_key
+from provisioning.factory import BoxSpec, provision
 from provisioning.sim_accounts import open_account
 from provisioning.vendor import PUBLIC_FILE, init_vendor, load_vendor_key
 from tests.conftest import REPO, RunningSimulator, free_port, stop_process
@@ -94,9 +95,7 @@ def box(simulator: RunningSimulator) -> Iterator[LockedBox]:
     provision(data, BoxSpec(exchange_url=simulator.url, panel_port=port,
                             kind=BoxKind.DEVELOPMENT), load_vendor_key(vendor), pin, credentials)
     key = make_dev_key(data)
-    enrol_owner(data, "owner", key.public_key_pem, key.token_serial, {
-        "token_label": key.label, "token_serial": key.token_serial, "key_id": key.key_id,
-        "key_label": key.key_label})
+    enrol_dev_key(data, "owner", Role.OWNER, key)
     assert not data.pin_file.exists()
     supervisor = subprocess.Popen(
         [sys.executable, "-m", "appliance.supervisor", "--data", str(data.root),
