@@ -1,7 +1,8 @@
-"""The supervisor as one logged-in user's page calls it: each command is theirs, and recorded.
+"""The supervisor and the owner's access work as one logged-in user's page calls them: each
+command is theirs, and recorded.
 
 A page's buttons act over its socket, not through a REST route, so the auth guard never sees
-them: this wrapper checks the user may control the box and writes each command, with its
+them: these wrappers check the user may do what they ask and write each command, with its
 outcome, to the user-activity log, as the guard does for REST requests.
 """
 
@@ -12,11 +13,36 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from appliance.ipc import IpcError
+from ui.access_admin import (
+    AccessAction,
+    AccessAdmin,
+    AccessChange,
+    AccessRefused,
+    AllowlistRequest,
+    EnrolRequest,
+    TokenRequest,
+)
 from ui.auth.guard import ActivityEntry, Identity
 from ui.const import SymbolAction
+from ui.panel import Panel
 from ui.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
+
+
+async def record(supervisor: Supervisor, identity: Identity, address: str, action: str,
+                 outcome: str, detail: dict[str, Any]) -> None:
+    """Write a command asked on a page by `identity` from `address` to the activity log.
+
+    The command is done or refused already, so a log that cannot take it is only warned of.
+    """
+    entry = ActivityEntry(identity.name, identity.fingerprint, address, action, outcome,
+                          {"via": "panel", **detail})
+    try:
+        await supervisor.record_activity(entry)
+    except IpcError as exc:
+        log.warning("could not record %s by %r in the activity log: %s", action,
+                    entry.actor, exc.message)
 
 
 class ActingSupervisor(Supervisor):
@@ -57,10 +83,64 @@ class ActingSupervisor(Supervisor):
         return answer
 
     async def _note(self, action: str, outcome: str) -> None:
-        entry = ActivityEntry(self.identity.name, self.identity.fingerprint, self.address,
-                              action, outcome, {"via": "panel"})
+        await record(self, self.identity, self.address, action, outcome, {})
+
+
+class ActingAdmin(AccessAdmin):
+    """The owner's access changes asked from the page by `identity` connected from `address`."""
+
+    def __init__(self, panel: Panel, identity: Identity, address: str) -> None:
+        super().__init__(panel)
+        self.identity = identity
+        self.address = address
+
+    async def enrol(self, form: EnrolRequest) -> AccessChange:
+        """Enrol a key, as this user."""
+        return await self._as_owner(AccessAction.USER_ENROL, lambda: super(
+            ActingAdmin, self).enrol(form))
+
+    async def revoke_user(self, fingerprint: str) -> AccessChange:
+        """Revoke a user, as this user."""
+        return await self._as_owner(AccessAction.USER_REVOKE, lambda: super(
+            ActingAdmin, self).revoke_user(fingerprint))
+
+    async def create_token(self, form: TokenRequest, creator: str) -> AccessChange:
+        """Create an API token, as this user."""
+        return await self._as_owner(AccessAction.TOKEN_CREATE, lambda: super(
+            ActingAdmin, self).create_token(form, creator))
+
+    async def revoke_token(self, token_id: str) -> AccessChange:
+        """Revoke an API token, as this user."""
+        return await self._as_owner(AccessAction.TOKEN_REVOKE, lambda: super(
+            ActingAdmin, self).revoke_token(token_id))
+
+    async def propose_allowlist(
+        self, form: AllowlistRequest, address: str, author: str
+    ) -> AccessChange:
+        """Replace the allowlist, as this user."""
+        return await self._as_owner(AccessAction.ALLOWLIST_PROPOSE, lambda: super(
+            ActingAdmin, self).propose_allowlist(form, address, author))
+
+    async def confirm_allowlist(self, address: str) -> AccessChange:
+        """Keep the allowlist change, as this user."""
+        return await self._as_owner(AccessAction.ALLOWLIST_CONFIRM, lambda: super(
+            ActingAdmin, self).confirm_allowlist(address))
+
+    async def _as_owner(
+        self, action: AccessAction, command: Callable[[], Awaitable[AccessChange]]
+    ) -> AccessChange:
+        if not self.identity.is_owner:
+            await self._note(action, "refused", {})
+            raise AccessRefused(403, "forbidden", "only an owner may do this; log in with an "
+                                "owner's key")
         try:
-            await self.record_activity(entry)
-        except IpcError as exc:
-            log.warning("could not record %s by %r in the activity log: %s", action,
-                        entry.actor, exc.message)
+            change = await command()
+        except AccessRefused as exc:
+            await self._note(action, exc.code, {})
+            raise
+        await self._note(action, "ok", change.detail)
+        return change
+
+    async def _note(self, action: AccessAction, outcome: str, detail: dict[str, Any]) -> None:
+        await record(self.panel.supervisor, self.identity, self.address, str(action), outcome,
+                     detail)

@@ -31,3 +31,8 @@ def clock(ts: float) -> str:
 def counted(count: int, noun: str) -> str:
     """Return a count with its noun, plural unless the count is one."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def moment(ts: float | None) -> str:
+    """Return a Unix time as a UTC date and time to the minute, or a dash for none."""
+    return NOTHING if ts is None else time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts))
