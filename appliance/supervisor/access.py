@@ -21,56 +21,50 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlite_utils
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from appliance.ipc import IpcError
 from appliance.store import access
 from appliance.store.access import AllowlistChange, ApiToken, Role, TokenScope, User
 from appliance.store.appliance_db import allowlist
+from appliance.supervisor.access_args import (
+    FIELD_MAX,
+    address_of,
+    choice,
+    detail_of,
+    name_of,
+    networks,
+    number,
+    optional,
+    public_key,
+    text,
+)
 from hsm.enrol import fingerprint, public_pem
-from hsm.operator_key import OperatorKeyUnusable, OperatorPublicKey, as_operator_key
 
 log = logging.getLogger(__name__)
 
 AccessOp = Callable[[dict[str, Any]], Awaitable[Any]]
 """One access op: args -> result, or raise IpcError."""
 
-NAME_MAX = 40
-"""The longest user or token name."""
-FIELD_MAX = 128
-"""The longest USB serial, token reference, fingerprint or actor."""
 ACTION_MAX = 200
 """The longest activity action (a method and a path)."""
-DETAIL_MAX = 4096
-"""The longest activity detail, as JSON."""
-CIDRS_MAX = 64
-"""The most networks an allowlist may hold."""
 CONFIRM_WITHIN = 90.0
 """How long, by default, an allowlist change waits for its author's confirmation (s)."""
 CONFIRM_WITHIN_MAX = 3600.0
 """The longest an allowlist change may wait for confirmation (s)."""
 TOKEN_LIFETIME_MAX = 366 * 86400.0
 """The furthest ahead an API token may expire (s)."""
-SECRET_KEYS = frozenset({"pin", "so_pin", "password", "secret", "session"})
-"""Keys an activity detail may not hold at any depth: their values would be secrets. ("token"
-is allowed: the panel names a token's public id so, never its text.)"""
 
 _TOKEN_ID = re.compile(r"[A-Za-z0-9_-]{4,32}")
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 _OUTCOME = re.compile(r"[a-z][a-z0-9_]{0,39}")
-
-_Member = TypeVar("_Member", bound=StrEnum)
-
 
 class AccessOps:
     """Enrol and revoke users, issue and revoke API tokens, change the allowlist, log activity."""
@@ -121,14 +115,14 @@ class AccessOps:
 
     async def user_enrol(self, args: dict[str, Any]) -> dict[str, Any]:
         """Enrol a user's USB key, as the signer's enrol_read reported it."""
-        name = _name(args, "name", "the user's name")
-        role = _choice(args, "role", Role)
-        key = _public_key(args)
+        name = name_of(args, "name", "the user's name")
+        role = choice(args, "role", Role)
+        key = public_key(args)
         new = User(
             fingerprint(key), name, role, public_pem(key),
-            _text(args, "usb_serial", "the key's serial as usb_keys lists it", empty=True),
-            _optional(args, "token_label"), _optional(args, "token_serial"),
-            _optional(args, "key_id"), _optional(args, "key_label"), self._clock())
+            text(args, "usb_serial", "the key's serial as usb_keys lists it", empty=True),
+            optional(args, "token_label"), optional(args, "token_serial"),
+            optional(args, "key_id"), optional(args, "key_label"), self._clock())
         if new.token_label is None and new.token_serial is None:
             raise IpcError("bad_args", "args need 'token_label' or 'token_serial', as "
                            "enrol_read returned them, so login finds the key's token")
@@ -148,7 +142,7 @@ class AccessOps:
 
     async def user_revoke(self, args: dict[str, Any]) -> dict[str, Any]:
         """Revoke a user: their key no longer logs in."""
-        key = _text(args, "fingerprint", "the user's key fingerprint", limit=FIELD_MAX)
+        key = text(args, "fingerprint", "the user's key fingerprint", limit=FIELD_MAX)
         with access.transaction(self._db):
             found = access.user(self._db, key)
             if found is None or found.revoked is not None:
@@ -165,20 +159,20 @@ class AccessOps:
     async def token_create(self, args: dict[str, Any]) -> dict[str, Any]:
         """Store a new API token the panel generated, as the SHA-256 of its text."""
         now = self._clock()
-        token_id = _text(args, "id", "the token's public id", limit=32)
+        token_id = text(args, "id", "the token's public id", limit=32)
         if not _TOKEN_ID.fullmatch(token_id):
             raise IpcError("bad_args", "'id' must be 4 to 32 letters, digits, '-' or '_'")
-        name = _name(args, "name", "the token's name")
-        scope = _choice(args, "scope", TokenScope)
-        digest = _text(args, "hash", "the hex SHA-256 of the token's text", limit=64)
+        name = name_of(args, "name", "the token's name")
+        scope = choice(args, "scope", TokenScope)
+        digest = text(args, "hash", "the hex SHA-256 of the token's text", limit=64)
         if not _SHA256_HEX.fullmatch(digest):
             raise IpcError("bad_args", "'hash' must be the hex SHA-256 of the token's text "
                            "(64 hex digits); never send the token itself")
-        expires = _number(args, "expires", "when the token expires, in seconds since the epoch")
+        expires = number(args, "expires", "when the token expires, in seconds since the epoch")
         if not now < expires <= now + TOKEN_LIFETIME_MAX:
             raise IpcError("bad_args", "'expires' must lie between now and 366 days ahead; "
                            "choose another expiry")
-        creator = _text(args, "created_by", "the fingerprint of the user creating it",
+        creator = text(args, "created_by", "the fingerprint of the user creating it",
                         limit=FIELD_MAX)
         token = ApiToken(token_id, name, scope, digest.lower(), now, expires, creator)
         with access.transaction(self._db):
@@ -197,7 +191,7 @@ class AccessOps:
 
     async def token_revoke(self, args: dict[str, Any]) -> dict[str, Any]:
         """Revoke an API token: it no longer opens the API."""
-        token_id = _text(args, "id", "the token's public id", limit=32)
+        token_id = text(args, "id", "the token's public id", limit=32)
         with access.transaction(self._db):
             found = access.api_token(self._db, token_id)
             if found is None or found.revoked is not None:
@@ -209,10 +203,10 @@ class AccessOps:
 
     async def allowlist_propose(self, args: dict[str, Any]) -> dict[str, Any]:
         """Put a new allowlist in force until its author confirms it or its deadline passes."""
-        cidrs = _networks(args.get("cidrs"))
-        address = _address(args)
-        author = _name(args, "author", "the name of the user making the change")
-        within = _number(args, "confirm_within", "seconds to wait for confirmation",
+        cidrs = networks(args.get("cidrs"))
+        address = address_of(args)
+        author = name_of(args, "author", "the name of the user making the change")
+        within = number(args, "confirm_within", "seconds to wait for confirmation",
                          CONFIRM_WITHIN)
         if not 0 < within <= CONFIRM_WITHIN_MAX:
             raise IpcError("bad_args", f"'confirm_within' must be above 0 and at most "
@@ -233,7 +227,7 @@ class AccessOps:
 
     async def allowlist_confirm(self, args: dict[str, Any]) -> dict[str, Any]:
         """Keep the allowlist change waiting, confirmed from an address inside the new list."""
-        address = _address(args)
+        address = address_of(args)
         with access.transaction(self._db):
             if access.allowlist_change(self._db) is None:
                 raise IpcError("not_found", "no allowlist change is waiting for confirmation; "
@@ -254,19 +248,19 @@ class AccessOps:
 
     async def record_activity(self, args: dict[str, Any]) -> dict[str, int]:
         """Append one record to the user-activity log."""
-        actor = _text(args, "actor", "the user or token name, '' if unknown", empty=True,
+        actor = text(args, "actor", "the user or token name, '' if unknown", empty=True,
                       limit=FIELD_MAX)
-        key = _text(args, "fingerprint", "the user's key fingerprint or the token id, "
+        key = text(args, "fingerprint", "the user's key fingerprint or the token id, "
                     "'' if unknown", empty=True, limit=FIELD_MAX)
-        address = _text(args, "address", "the client's IP address", empty=True, limit=64)
-        action = _text(args, "action", "what was asked, e.g. 'login' or 'POST /api/...'",
+        address = text(args, "address", "the client's IP address", empty=True, limit=64)
+        action = text(args, "action", "what was asked, e.g. 'login' or 'POST /api/...'",
                        limit=ACTION_MAX)
-        outcome = _text(args, "outcome", "'ok', 'refused', 'failed' or an error code",
+        outcome = text(args, "outcome", "'ok', 'refused', 'failed' or an error code",
                         limit=40)
         if not _OUTCOME.fullmatch(outcome):
             raise IpcError("bad_args", "'outcome' must be 'ok', 'refused', 'failed' or an "
                            "error code (lower-case letters, digits and '_')")
-        detail = _detail(args.get("detail", {}))
+        detail = detail_of(args.get("detail", {}))
         with access.transaction(self._db):
             seq = access.append_activity(self._db, self._clock(), actor, key, address,
                                          action, outcome, detail)
@@ -307,125 +301,3 @@ def inside(address: str, cidrs: Sequence[str]) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
     return any(ip in ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
-
-
-def _text(args: dict[str, Any], name: str, meaning: str, *, empty: bool = False,
-          limit: int = FIELD_MAX, lines: bool = False) -> str:
-    """Return the string args carry under `name`, at most `limit` long, printable on one line
-    unless `lines`."""
-    value = args.get(name)
-    if not isinstance(value, str) or not (value or empty):
-        raise IpcError("bad_args", f"args need '{name}', {meaning}")
-    if len(value) > limit or not (lines or value.isprintable()):
-        raise IpcError("bad_args", f"'{name}' must be printable and at most {limit} "
-                       "characters long")
-    return value
-
-
-def _optional(args: dict[str, Any], name: str) -> str | None:
-    """Return the string args carry under `name`, or None when they leave it out."""
-    if args.get(name) is None:
-        return None
-    return _text(args, name, "a string as enrol_read returned it, or left out")
-
-
-def _name(args: dict[str, Any], name: str, meaning: str) -> str:
-    """Return a name: 1 to 40 printable characters, not starting or ending with a space."""
-    value = _text(args, name, meaning, limit=NAME_MAX)
-    if value != value.strip():
-        raise IpcError("bad_args", f"'{name}' must not start or end with a space")
-    return value
-
-
-def _choice(args: dict[str, Any], name: str, kind: type[_Member]) -> _Member:
-    """Return the member of `kind` args name under `name`."""
-    value = args.get(name)
-    try:
-        return kind(value if isinstance(value, str) else "")
-    except ValueError:
-        raise IpcError("bad_args", f"'{name}' must be one of "
-                       f"{', '.join(member.value for member in kind)}") from None
-
-
-def _number(args: dict[str, Any], name: str, meaning: str,
-            default: float | None = None) -> float:
-    """Return the number args carry under `name` (or the default when they leave it out)."""
-    value = args.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise IpcError("bad_args", f"args need '{name}', {meaning}")
-    return float(value)
-
-
-def _public_key(args: dict[str, Any]) -> OperatorPublicKey:
-    """Return the public key args carry as PEM, if the box can log in with its kind."""
-    pem = _text(args, "public_key_pem", "the public key as enrol_read returned it",
-                limit=DETAIL_MAX, lines=True)
-    try:
-        return as_operator_key(load_pem_public_key(pem.encode()))
-    except ValueError:
-        raise IpcError("bad_args", "'public_key_pem' is not a PEM public key; pass the "
-                       "public_key_pem enrol_read returned") from None
-    except OperatorKeyUnusable as exc:
-        raise IpcError("bad_args", str(exc)) from None
-
-
-def _address(args: dict[str, Any]) -> str:
-    """Return the client IP address args carry under `address`, as ipaddress writes it."""
-    value = _text(args, "address", "the IP address of the client making the request", limit=64)
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        raise IpcError("bad_args", f"'address' {value!r} is not an IP address; pass the "
-                       "client's address as the panel received it") from None
-
-
-def _networks(value: Any) -> list[str]:
-    """Return the CIDRs of a proposed allowlist, each as ipaddress writes it, without repeats."""
-    if not isinstance(value, list) or not value:
-        raise IpcError("bad_args", "'cidrs' must be a non-empty list of networks such as "
-                       "'192.168.1.0/24'; an empty allowlist would lock everyone out")
-    if len(value) > CIDRS_MAX:
-        raise IpcError("bad_args", f"'cidrs' holds {len(value)} networks; the allowlist holds "
-                       f"at most {CIDRS_MAX}, so merge some")
-    networks: list[str] = []
-    for entry in value:
-        try:
-            network = str(ipaddress.ip_network(entry, strict=False))
-        except (TypeError, ValueError):
-            raise IpcError("bad_args", f"allowlist entry {entry!r} is not a network; write an "
-                           "address or a CIDR such as '192.168.1.0/24'") from None
-        if network not in networks:
-            networks.append(network)
-    return networks
-
-
-def _detail(value: Any) -> dict[str, Any]:
-    """Return an activity detail: a JSON object, short, holding no secret."""
-    if not isinstance(value, dict):
-        raise IpcError("bad_args", "'detail' must be a JSON object; wrap the value in one")
-    try:
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError):
-        raise IpcError("bad_args", "'detail' must hold only JSON values") from None
-    if len(text) > DETAIL_MAX:
-        raise IpcError("bad_args", f"'detail' is {len(text)} characters as JSON; keep it "
-                       f"under {DETAIL_MAX}")
-    secret = _secret_key(value)
-    if secret is not None:
-        raise IpcError("bad_args", f"'detail' holds a '{secret}': the activity log never "
-                       "holds a secret; leave it out")
-    return value
-
-
-def _secret_key(value: Any) -> str | None:
-    """Return a key of SECRET_KEYS found at any depth of value, or None."""
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            if str(key).lower() in SECRET_KEYS:
-                return str(key)
-            found = _secret_key(inner)
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        return next((k for k in map(_secret_key, value) if k is not None), None)
-    return None
