@@ -17,9 +17,8 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from contextlib import closing
-from dataclasses import replace
 from pathlib import Path
-from typing import Any, BinaryIO, NoReturn
+from typing import BinaryIO, NoReturn
 
 import uvloop
 
@@ -59,10 +58,6 @@ log = logging.getLogger("hsm")
 
 QUIET_LOGIN_OPS = ("usb_keys", "login_session")
 """Login ops the panel polls: audited as counts, not a line per call."""
-
-LOCKED_MESSAGE = ("the box is locked: the token opens when an owner unlocks the box from the "
-                  "panel; try again then")
-"""The answer to every token op while the box is locked (error code `locked`)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -187,29 +182,20 @@ class BoxLock:
         self._guard = guard
         self._audit = audit
         self._panel_uids = frozenset(args.panel)
-        self.token = token
-        self._token_ops = TokenOps(token).table() if token is not None else {}
+        self._ops = TokenOps(token)
+
+    @property
+    def token(self) -> Token | None:
+        """Return the box token once it is open, None while the box is locked."""
+        return self._ops.token
 
     def table(self) -> dict[str, Op]:
         """Return the token's ops, `status` (anyone) and `unlock` (the panel only)."""
-        # A token without a session: only the ops' names, access rules and audit are read.
-        shape = TokenOps(Token(library=None, session=None)).table()
         return {
-            **{name: replace(op, run=self._when_open(name)) for name, op in shape.items()},
+            **self._ops.table(),
             "status": Op(self.status, Access.ANYONE, Audit.COUNTED, audit_args=()),
             "unlock": Op(self.unlock, Access.ANYONE, Audit.EACH, audit_args=()),
         }
-
-    def _when_open(self, name: str) -> Callable[[Call], Any]:
-        """Return what runs token op `name`: the open token's op, or the `locked` refusal."""
-
-        def run(call: Call) -> Any:
-            op = self._token_ops.get(name)
-            if op is None:
-                raise IpcError("locked", LOCKED_MESSAGE)
-            return op.run(call)
-
-        return run
 
     def status(self, call: Call) -> dict[str, bool]:
         """Tell whether the box is still locked."""
@@ -232,7 +218,7 @@ class BoxLock:
             raise IpcError("wrong_pin", str(exc)) from None
         except LockedOut as exc:
             raise IpcError("locked_out", str(exc)) from None
-        self.token, self._token_ops = token, TokenOps(token).table()
+        self._ops.token = token
         log.info("box unlocked by uid %d (pid %d)", uid, call.peer.pid)
         return {"locked": False}
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -20,11 +22,27 @@ def ed25519_pem(raw: bytes) -> str:
     return public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
 
 
-class TokenOps:
-    """Answer the key ops from one logged-in token."""
+LOCKED_MESSAGE = ("the box is locked: the token opens when an owner unlocks the box from the "
+                  "panel; try again then")
+"""The answer to every token op while the box is locked (error code `locked`)."""
 
-    def __init__(self, token: Token) -> None:
-        self._token = token
+
+class TokenOps:
+    """Answer the key ops from the box token, once it is open (logged in).
+
+    A box that keeps no PIN starts with `token` None: every op then answers `locked` until the
+    token is opened and set.
+    """
+
+    def __init__(self, token: Token | None = None) -> None:
+        self.token = token
+
+    @property
+    def _token(self) -> Token:
+        """Return the open token (the ops are refused before they run while it is not)."""
+        if self.token is None:
+            raise IpcError("locked", LOCKED_MESSAGE)
+        return self.token
 
     def table(self) -> dict[str, Op]:
         """Return the ops, with their access rule and audit."""
@@ -40,7 +58,18 @@ class TokenOps:
             "rename_key": Op(self.rename_key, Access.ADMIN, Audit.EACH, ("label", "new_label")),
             "delete_key": Op(self.delete_key, Access.ADMIN, Audit.EACH),
         }
-        return signing | managing
+        return {name: replace(op, run=self._when_open(op.run))
+                for name, op in (signing | managing).items()}
+
+    def _when_open(self, run: Callable[[Call], Any]) -> Callable[[Call], Any]:
+        """Return `run` refused as `locked` before anything else while the box is locked."""
+
+        def checked(call: Call) -> Any:
+            if self.token is None:
+                raise IpcError("locked", LOCKED_MESSAGE)
+            return run(call)
+
+        return checked
 
     def sign_hmac(self, call: Call) -> dict[str, str]:
         """Return HMAC-SHA256 of `message_b64` under key `label`."""
