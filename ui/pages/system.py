@@ -108,6 +108,6 @@ def add_system(panel: Panel, datadir: DataDir) -> None:
 
 def _fact(title: str, value: str) -> ui.label:
     with ui.row().classes("w-full gap-4 no-wrap"):
-        ui.label(title).classes("text-grey-7 w-48")
+        ui.label(title).classes("text-grey-7 w-48 shrink-0")
         shown = ui.label(value).classes("font-mono break-all")
     return shown
