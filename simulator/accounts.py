@@ -42,6 +42,8 @@ class Account:
 
     Its first API key signs with HMAC-SHA256 under `secret_key`; each key of `ed25519_keys`
     (API key to PEM public key) signs with Ed25519, as Binance's Ed25519 API keys do.
+    `create_times` holds when each API key was made (ms); `enable_withdrawals` is whether its
+    keys may withdraw, as `GET /sapi/v1/account/apiRestrictions` reports.
     """
 
     name: str
@@ -50,6 +52,8 @@ class Account:
     balances: Mapping[str, Decimal]
     ed25519_keys: Mapping[str, str] = field(default_factory=dict)
     stp_mode: SelfTradePrevention | None = None
+    create_times: Mapping[str, int] = field(default_factory=dict)
+    enable_withdrawals: bool = False
 
     def starting_units(self) -> dict[str, int]:
         """Return the starting balances in 1e-8 units."""
@@ -63,6 +67,8 @@ class Account:
             "secretKey": self.secret_key,
             "balances": {asset: str(amount) for asset, amount in self.balances.items()},
             "ed25519Keys": dict(self.ed25519_keys),
+            "createTimes": dict(self.create_times),
+            "enableWithdrawals": self.enable_withdrawals,
         }
         if self.stp_mode is not None:
             stored["selfTradePreventionMode"] = self.stp_mode.value
@@ -77,6 +83,7 @@ class ApiKey:
     account: str
     secret: str | None
     public_key: Ed25519PublicKey | None
+    create_time: int
 
 
 def parse_public_key(pem: object) -> Ed25519PublicKey:
@@ -110,6 +117,17 @@ def parse_stp_mode(raw: object) -> SelfTradePrevention | None:
             "Data sent for parameter 'self_trade_prevention_mode' is not valid; "
             f"use one of {modes}.",
         ) from None
+
+
+def parse_withdrawals(raw: object) -> bool:
+    """Return whether an account's keys may withdraw; False when not given."""
+    if raw is None:
+        return False
+    if not isinstance(raw, bool):
+        raise BinanceError(
+            -1130, "Data sent for parameter 'enable_withdrawals' is not valid; send true or false."
+        )
+    return raw
 
 
 def check_name(name: object) -> str:
@@ -199,15 +217,26 @@ class AccountStore:
         self,
         name: str,
         balances: Mapping[str, Decimal],
+        now_ms: int,
         stp_mode: SelfTradePrevention | None = None,
+        enable_withdrawals: bool = False,
     ) -> Account:
-        """Create an account with a fresh HMAC key pair and save the store."""
-        account = Account(name, new_key(), new_key(), dict(balances), stp_mode=stp_mode)
+        """Create an account with a fresh HMAC key pair made at `now_ms` and save the store."""
+        api_key = new_key()
+        account = Account(
+            name,
+            api_key,
+            new_key(),
+            dict(balances),
+            stp_mode=stp_mode,
+            create_times={api_key: now_ms},
+            enable_withdrawals=enable_withdrawals,
+        )
         self._add(account)
         self._save()
         return account
 
-    def add_ed25519_key(self, name: str, public_key_pem: str) -> str:
+    def add_ed25519_key(self, name: str, public_key_pem: str, now_ms: int) -> str:
         """Register an Ed25519 public key for an account; return its new API key."""
         parse_public_key(public_key_pem)
         account = self._by_name[name]
@@ -216,18 +245,34 @@ class AccountStore:
                 -1130, "This Ed25519 public key is already registered; use its API key.", 409
             )
         api_key = new_key()
-        self._add(replace(account, ed25519_keys={**account.ed25519_keys, api_key: public_key_pem}))
+        self._add(
+            replace(
+                account,
+                ed25519_keys={**account.ed25519_keys, api_key: public_key_pem},
+                create_times={**account.create_times, api_key: now_ms},
+            )
+        )
         self._save()
         return api_key
+
+    def set_withdrawals(self, name: str, enabled: bool) -> Account:
+        """Allow or forbid withdrawals with an account's API keys and save the store."""
+        account = replace(self._by_name[name], enable_withdrawals=enabled)
+        self._add(account)
+        self._save()
+        return account
 
     def _add(self, account: Account) -> None:
         """Index an account by name and each of its API keys."""
         self._by_name[account.name] = account
+        times = account.create_times
         self._by_key[account.api_key] = ApiKey(
-            account.api_key, account.name, account.secret_key, None
+            account.api_key, account.name, account.secret_key, None, times[account.api_key]
         )
         for api_key, pem in account.ed25519_keys.items():
-            self._by_key[api_key] = ApiKey(api_key, account.name, None, parse_public_key(pem))
+            self._by_key[api_key] = ApiKey(
+                api_key, account.name, None, parse_public_key(pem), times[api_key]
+            )
 
     def _read(self) -> list[Account]:
         """Return the accounts of the file, or refuse a file that is not one."""
@@ -235,7 +280,8 @@ class AccountStore:
             document = json.loads(self.path.read_text(encoding="utf-8"))
             if document.get("version") != ACCOUNTS_FILE_VERSION:
                 raise ValueError(f"version is not {ACCOUNTS_FILE_VERSION}")
-            return [_account_from_json(entry) for entry in document["accounts"]]
+            saved_ms = int(self.path.stat().st_mtime * 1000)
+            return [_account_from_json(entry, saved_ms) for entry in document["accounts"]]
         except (OSError, ValueError, KeyError, TypeError, AttributeError, BinanceError) as exc:
             raise AccountFileError(
                 f"{self.path} cannot be read ({exc}); restore it from a backup, or delete it to "
@@ -251,8 +297,12 @@ class AccountStore:
         write_atomic(self.path, json.dumps(document, indent=2).encode(), 0o600)
 
 
-def _account_from_json(entry: Mapping[str, Any]) -> Account:
-    """Return an account from its entry in the accounts file."""
+def _account_from_json(entry: Mapping[str, Any], saved_ms: int) -> Account:
+    """Return an account from its entry in the accounts file, saved at `saved_ms`.
+
+    A file written before keys had creation times gives each key the time it was saved,
+    the latest time the key is known to have existed.
+    """
     api_key, secret_key = entry["apiKey"], entry["secretKey"]
     ed25519_keys = entry.get("ed25519Keys", {})
     if not isinstance(api_key, str) or not isinstance(secret_key, str):
@@ -261,6 +311,11 @@ def _account_from_json(entry: Mapping[str, Any]) -> Account:
         raise ValueError(f"Ed25519 keys of account {entry.get('name')!r} are not a key map")
     for pem in ed25519_keys.values():
         parse_public_key(pem)
+    times = entry.get("createTimes", {})
+    if not isinstance(times, dict) or not all(
+        isinstance(time, int) and not isinstance(time, bool) for time in times.values()
+    ):
+        raise ValueError(f"key creation times of account {entry.get('name')!r} are not a map")
     return Account(
         check_name(entry["name"]),
         api_key,
@@ -268,4 +323,6 @@ def _account_from_json(entry: Mapping[str, Any]) -> Account:
         parse_balances(entry["balances"]),
         dict(ed25519_keys),
         parse_stp_mode(entry.get("selfTradePreventionMode")),
+        {key: times.get(key, saved_ms) for key in (api_key, *ed25519_keys)},
+        parse_withdrawals(entry.get("enableWithdrawals")),
     )

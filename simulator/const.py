@@ -26,6 +26,11 @@ MAX_CLOCK_AHEAD_MS: Final = 1_000
 """A signed request whose timestamp is this far ahead of the server clock is refused."""
 
 API_KEY_LENGTH: Final = 64
+TRADING_AUTHORITY_NEVER_EXPIRES_MS: Final = 253_402_300_799_000
+"""A key's `tradingAuthorityExpirationTime`: 9999-12-31T23:59:59Z, as the simulator never
+takes a key's trading permission away."""
+SAPI_IP_WEIGHT_PER_MINUTE: Final = 12_000
+"""The weight an IP may use per minute on each `/sapi/` endpoint, apart from `/api/`."""
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 9100

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from simulator import errors
+from simulator.const import SAPI_IP_WEIGHT_PER_MINUTE
 
 MINUTE_MS = 60_000
 TEN_SECONDS_MS = 10_000
@@ -62,6 +63,15 @@ class RateLimits(BaseModel):
         """Return the window as Binance's messages say it: `1 MINUTE`, `10 SECOND`."""
         count, unit, _ = self._weight_interval()
         return f"{count} {unit}"
+
+    def for_sapi(self) -> RateLimits:
+        """Return the limits of each `/sapi/` endpoint: its own weight a minute, bans alike."""
+        return self.model_copy(
+            update={
+                "request_weight_per_minute": SAPI_IP_WEIGHT_PER_MINUTE,
+                "request_weight_interval": "1M",
+            }
+        )
 
     def exchange_info(self) -> list[dict[str, Any]]:
         """Return the limits as `/api/v3/exchangeInfo` lists them."""

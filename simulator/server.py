@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from simulator.accounts import AccountStore
-from simulator.api import admin, public, streams, trading, user_stream, ws_api
+from simulator.api import admin, public, streams, trading, user_stream, wallet, ws_api
 from simulator.api.keys import (
     ACCOUNTS,
     EXCHANGE,
@@ -17,6 +17,7 @@ from simulator.api.keys import (
     HUB,
     MARKET,
     ORDER_COUNTS,
+    SAPI_WEIGHTS,
     WEIGHTS,
 )
 from simulator.api.middleware import binance_errors, inject_faults, rate_limits
@@ -56,8 +57,9 @@ def check_loopback(host: str) -> str:
 class Simulator:
     """A Binance-compatible spot exchange with its own outside market, served on loopback.
 
-    REST at `http://HOST:PORT/api/v3/...`, market streams at `ws://HOST:PORT/ws` and
-    `/stream`, the WebSocket API at `ws://HOST:PORT/ws-api/v3`, admin at `/sim/...`.
+    REST at `http://HOST:PORT/api/v3/...` and `/sapi/v1/...`, market streams at
+    `ws://HOST:PORT/ws` and `/stream`, the WebSocket API at `ws://HOST:PORT/ws-api/v3`, admin
+    at `/sim/...`.
     """
 
     def __init__(
@@ -90,8 +92,9 @@ class Simulator:
         app[FAULTS] = self.faults
         app[HUB] = self.hub
         app[WEIGHTS] = WeightLimiter(config.limits, self.exchange.clock)
+        app[SAPI_WEIGHTS] = WeightLimiter(config.limits.for_sapi(), self.exchange.clock)
         app[ORDER_COUNTS] = OrderCounter(config.limits, self.exchange.clock)
-        for module in (public, trading, user_stream, streams, ws_api, admin):
+        for module in (public, trading, wallet, user_stream, streams, ws_api, admin):
             app.add_routes(module.routes)
         return app
 

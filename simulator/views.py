@@ -11,6 +11,7 @@ from simulator.const import (
     COMMISSION_DENOMINATOR,
     MAKER_COMMISSION,
     TAKER_COMMISSION,
+    TRADING_AUTHORITY_NEVER_EXPIRES_MS,
 )
 from simulator.instrument import Instrument, decimal_text, units_text
 from simulator.orders import Order, PreventedMatch, Trade
@@ -203,6 +204,28 @@ def commission_rates() -> Json:
 def _rate(basis_points: int) -> str:
     """Return a commission in basis points as a decimal rate."""
     return units_text(basis_points * ASSET_SCALE // COMMISSION_DENOMINATOR)
+
+
+def api_restrictions(create_time: int, enable_withdrawals: bool) -> Json:
+    """Return an API key's permissions as `GET /sapi/v1/account/apiRestrictions` answers them.
+
+    A key reads and trades spot, all the simulator serves. Binance lets a key withdraw only
+    behind an IP access restriction, so a key that may withdraw has one.
+    """
+    return {
+        "ipRestrict": enable_withdrawals,
+        "createTime": create_time,
+        "enableInternalTransfer": False,
+        "enableFutures": False,
+        "enablePortfolioMarginTrading": False,
+        "enableVanillaOptions": False,
+        "permitsUniversalTransfer": False,
+        "enableReading": True,
+        "enableSpotAndMarginTrading": True,
+        "enableWithdrawals": enable_withdrawals,
+        "enableMargin": False,
+        "tradingAuthorityExpirationTime": TRADING_AUTHORITY_NEVER_EXPIRES_MS,
+    }
 
 
 def admin_account(name: str, api_key: str | None, wallets: Wallets, open_orders: int) -> Json:

@@ -67,6 +67,7 @@ WEIGHTS: dict[tuple[str, str], Weigh] = {
     ("POST", "/api/v3/userDataStream"): _fixed(2),
     ("PUT", "/api/v3/userDataStream"): _fixed(2),
     ("DELETE", "/api/v3/userDataStream"): _fixed(2),
+    ("GET", "/sapi/v1/account/apiRestrictions"): _fixed(1),
 }
 """Request weight by method and path; a request to anything else weighs 1."""
 

@@ -1,5 +1,5 @@
-"""The simulator's own admin endpoints: accounts and keys, deposits, open orders, and the
-run's faults, limits and outside market, changeable while it runs."""
+"""The simulator's own admin endpoints: accounts, keys and what the keys may do, deposits,
+open orders, and the run's faults, limits and outside market, changeable while it runs."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from simulator.accounts import (
     parse_balances,
     parse_public_key,
     parse_stp_mode,
+    parse_withdrawals,
 )
 from simulator.api.keys import (
     ACCOUNTS,
@@ -22,6 +23,7 @@ from simulator.api.keys import (
     FAULTS,
     MARKET,
     ORDER_COUNTS,
+    SAPI_WEIGHTS,
     WEIGHTS,
 )
 from simulator.api.request import answer
@@ -31,8 +33,11 @@ from simulator.limits import RateLimits
 
 routes = web.RouteTableDef()
 Settings = TypeVar("Settings", bound=BaseModel)
-ACCOUNT_FIELDS = frozenset({"name", "balances", "ed25519_public_key", "self_trade_prevention_mode"})
+ACCOUNT_FIELDS = frozenset(
+    {"name", "balances", "ed25519_public_key", "self_trade_prevention_mode", "enable_withdrawals"}
+)
 KEY_FIELDS = frozenset({"ed25519_public_key"})
+RESTRICTION_FIELDS = frozenset({"enable_withdrawals"})
 DEPOSIT_FIELDS = frozenset({"asset", "amount"})
 MARKET_FIELDS = frozenset({"running"})
 
@@ -78,13 +83,15 @@ async def create_account(request: web.Request) -> web.Response:
     """Create a trading account with starting balances; answer its fresh API keys.
 
     With `ed25519_public_key` (PEM) the account also gets an Ed25519 API key; with
-    `self_trade_prevention_mode` its orders default to that STP mode.
+    `self_trade_prevention_mode` its orders default to that STP mode; with
+    `"enable_withdrawals": true` its keys may withdraw.
     """
     exchange, store = request.app[EXCHANGE], request.app[ACCOUNTS]
     document = await read_json_object(request, ACCOUNT_FIELDS)
     name = check_name(document.get("name"))
     balances = parse_balances(document.get("balances", {}))
     stp_mode = parse_stp_mode(document.get("self_trade_prevention_mode"))
+    enable_withdrawals = parse_withdrawals(document.get("enable_withdrawals"))
     public_key = document.get("ed25519_public_key")
     if public_key is not None:
         parse_public_key(public_key)
@@ -92,11 +99,11 @@ async def create_account(request: web.Request) -> web.Response:
         raise errors.BinanceError(
             -1130, f"Account '{name}' already exists; choose another name.", 409
         )
-    account = store.create(name, balances, stp_mode)
+    account = store.create(name, balances, exchange.clock(), stp_mode, enable_withdrawals)
     exchange.open_account(account.name, account.starting_units())
     created = {"name": account.name, "apiKey": account.api_key, "secretKey": account.secret_key}
     if public_key is not None:
-        created["ed25519ApiKey"] = store.add_ed25519_key(name, public_key)
+        created["ed25519ApiKey"] = store.add_ed25519_key(name, public_key, exchange.clock())
     return answer(created, 201)
 
 
@@ -108,8 +115,20 @@ async def add_ed25519_key(request: web.Request) -> web.Response:
     public_key = document.get("ed25519_public_key")
     if not isinstance(public_key, str):
         raise errors.mandatory_missing("ed25519_public_key")
-    api_key = request.app[ACCOUNTS].add_ed25519_key(name, public_key)
+    api_key = request.app[ACCOUNTS].add_ed25519_key(name, public_key, request.app[EXCHANGE].clock())
     return answer({"apiKey": api_key}, 201)
+
+
+@routes.post("/sim/accounts/{name}/api-restrictions")
+async def set_api_restrictions(request: web.Request) -> web.Response:
+    """Allow or forbid withdrawals with an account's API keys: `{"enable_withdrawals": true}`."""
+    name = stored_account(request)
+    document = await read_json_object(request, RESTRICTION_FIELDS)
+    enabled = document.get("enable_withdrawals")
+    if enabled is None:
+        raise errors.mandatory_missing("enable_withdrawals")
+    account = request.app[ACCOUNTS].set_withdrawals(name, parse_withdrawals(enabled))
+    return answer({"name": account.name, "enableWithdrawals": account.enable_withdrawals})
 
 
 @routes.post("/sim/accounts/{name}/deposits")
@@ -129,13 +148,16 @@ async def deposit(request: web.Request) -> web.Response:
 
 @routes.get("/sim/accounts/{name}")
 async def show_account(request: web.Request) -> web.Response:
-    """Return an account's API keys, balances and number of open orders; never its secret."""
+    """Return an account's API keys, whether they may withdraw, its balances and number of open
+    orders; never its secret."""
     exchange, store = request.app[EXCHANGE], request.app[ACCOUNTS]
     name = known_account(request)
     stored = store.by_name(name)
     api_key = None if stored is None else stored.api_key
     open_orders = len(exchange.open_orders(name))
     shown = views.admin_account(name, api_key, exchange.wallets, open_orders)
+    if stored is not None:
+        shown["enableWithdrawals"] = stored.enable_withdrawals
     if stored is not None and stored.ed25519_keys:
         shown["ed25519ApiKeys"] = sorted(stored.ed25519_keys)
     return answer(shown)
@@ -183,6 +205,8 @@ async def set_limits(request: web.Request) -> web.Response:
     limits = _validated(RateLimits, document)
     request.app[WEIGHTS].limits = limits
     request.app[WEIGHTS].forgive()
+    request.app[SAPI_WEIGHTS].limits = limits.for_sapi()
+    request.app[SAPI_WEIGHTS].forgive()
     request.app[ORDER_COUNTS].limits = limits
     return answer(limits.model_dump())
 

@@ -1,7 +1,8 @@
 """What every REST request goes through: rate limits, injected faults, and Binance's error shape.
 
-Only Binance's paths (`/api/...`) count weight and meet faults; the simulator's own admin
-endpoints (`/sim/...`) are never limited nor faulty.
+Only Binance's paths (`/api/...`, `/sapi/...`) count weight and meet faults; the simulator's
+own admin endpoints (`/sim/...`) are never limited nor faulty. As on Binance, `/api/` weight
+is counted per IP across its endpoints, `/sapi/` weight per IP and endpoint, apart.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from simulator import errors
-from simulator.api.keys import FAULTS, WEIGHTS
+from simulator.api.keys import FAULTS, SAPI_WEIGHTS, WEIGHTS
 from simulator.api.request import refuse
 from simulator.const import MAX_BODY_BYTES
 from simulator.weights import request_weight
@@ -22,20 +23,30 @@ from simulator.weights import request_weight
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+SAPI_PREFIX = "/sapi/"
+BINANCE_PREFIXES = (API_PREFIX, SAPI_PREFIX)
 USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-{interval}"
 """The used-weight header, named after the window it counts: `X-MBX-USED-WEIGHT-1M`."""
+SAPI_USED_WEIGHT_HEADER = "X-SAPI-USED-IP-WEIGHT-1M"
+"""The used-weight header of a `/sapi/` endpoint limited by IP."""
 FORM = "application/x-www-form-urlencoded"
 
 
 @web.middleware
 async def rate_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Count a request's weight against its IP; past the limit answer 429, or 418 when banned."""
-    if not request.path.startswith(API_PREFIX):
+    if request.path.startswith(API_PREFIX):
+        limiter = request.app[WEIGHTS]
+        counter = request.remote or ""
+        header = USED_WEIGHT_HEADER.format(interval=limiter.limits.request_weight_interval)
+    elif request.path.startswith(SAPI_PREFIX):
+        limiter = request.app[SAPI_WEIGHTS]
+        counter = _sapi_counter(request)
+        header = SAPI_USED_WEIGHT_HEADER
+    else:
         return await handler(request)
     weight = request_weight(request.method, request.path, await _weighed_params(request))
-    limiter = request.app[WEIGHTS]
-    admission = limiter.admit(request.remote or "", weight)
-    header = USED_WEIGHT_HEADER.format(interval=limiter.limits.request_weight_interval)
+    admission = limiter.admit(counter, weight)
     headers = {header: str(admission.used_weight)}
     if admission.refusal is not None:
         if admission.retry_after_s is not None:
@@ -57,7 +68,7 @@ async def rate_limits(request: web.Request, handler: Handler) -> web.StreamRespo
 @web.middleware
 async def inject_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Delay a request, and fail or hang it before or after it takes effect, as planned."""
-    if not request.path.startswith(API_PREFIX):
+    if not request.path.startswith(BINANCE_PREFIXES):
         return await handler(request)
     faults = request.app[FAULTS]
     delay = faults.latency_s()
@@ -93,6 +104,13 @@ async def binance_errors(request: web.Request, handler: Handler) -> web.StreamRe
     except Exception:
         log.exception("%s %s failed inside the simulator", request.method, request.path)
         return refuse(errors.unknown_error())
+
+
+def _sapi_counter(request: web.Request) -> str:
+    """Return what a `/sapi/` request counts against: its IP and the endpoint it reaches."""
+    resource = request.match_info.route.resource
+    endpoint = "" if resource is None else resource.canonical
+    return f"{request.remote or ''} {endpoint}"
 
 
 async def _weighed_params(request: web.Request) -> dict[str, str]:

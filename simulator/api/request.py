@@ -7,9 +7,9 @@ from typing import Any
 from aiohttp import web
 
 from simulator import errors
-from simulator.accounts import Account
+from simulator.accounts import Account, ApiKey
 from simulator.api.keys import ACCOUNTS, EXCHANGE
-from simulator.auth import API_KEY_HEADER, authenticate
+from simulator.auth import API_KEY_HEADER, api_key_of, authenticate
 from simulator.params import Params
 
 
@@ -41,6 +41,11 @@ async def signed_params(request: web.Request) -> tuple[Account, Params]:
         request.app[EXCHANGE].clock(),
     )
     return account, params
+
+
+def signing_key(request: web.Request) -> ApiKey:
+    """Return the API key a request names; call it once `signed_params` has checked the key."""
+    return api_key_of(request.app[ACCOUNTS], request.headers.get(API_KEY_HEADER))
 
 
 def answer(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

@@ -224,6 +224,7 @@ async def create_account(
     name: str | None = None,
     key_type: str = "hmac",
     stp_mode: str | None = None,
+    enable_withdrawals: bool | None = None,
 ) -> Credentials:
     """Create an account on a simulator; return the credentials of its key of `key_type`."""
     document: dict[str, Any] = {
@@ -235,6 +236,8 @@ async def create_account(
         private_pem, document["ed25519_public_key"] = ed25519_pem_pair()
     if stp_mode is not None:
         document["self_trade_prevention_mode"] = stp_mode
+    if enable_withdrawals is not None:
+        document["enable_withdrawals"] = enable_withdrawals
     async with http.post(f"{base_url}/sim/accounts", json=document) as response:
         assert response.status == 201, await response.text()
         body = await response.json()

@@ -237,6 +237,7 @@ async def test_admin_refuses_a_name_in_use_and_never_shows_a_secret(
             "USDT": {"free": "20000.00000000", "locked": "0.00000000"},
         },
         "openOrders": 0,
+        "enableWithdrawals": False,
     }
     assert account.secret not in str(shown)
 
