@@ -32,6 +32,10 @@ CREATE TABLE IF NOT EXISTS allowlist (cidr TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS processes (
     name TEXT PRIMARY KEY, state TEXT NOT NULL, pid INTEGER, restarts INTEGER NOT NULL,
     since REAL NOT NULL, detail TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS config_history (
+    id INTEGER PRIMARY KEY, ts REAL NOT NULL, actor TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    target TEXT NOT NULL, settings TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS config_history_target ON config_history (target, id);
 CREATE TABLE IF NOT EXISTS users (
     fingerprint TEXT PRIMARY KEY, name TEXT NOT NULL,
     role TEXT NOT NULL CHECK (role IN ('owner', 'operator')), public_key_pem TEXT NOT NULL,
@@ -82,6 +86,10 @@ class Pair:
     strategy: str
     params: dict[str, Any] = field(default_factory=dict)
     shadow: bool = False
+    tolerance: dict[str, Any] = field(default_factory=dict)
+    """How far a resting order may drift and be kept (`orders.plan.Tolerance`)."""
+    integrity: dict[str, Any] = field(default_factory=dict)
+    """Minimum rest and order-to-trade cap (`compliance.rules.ComplianceRules`)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,11 @@ class ProcessStatus:
     detail: str = ""
 
 
-ADDED_COLUMNS = {("bots", "risk"): "TEXT NOT NULL DEFAULT '{}'"}
+ADDED_COLUMNS = {
+    ("bots", "risk"): "TEXT NOT NULL DEFAULT '{}'",
+    ("pairs", "tolerance"): "TEXT NOT NULL DEFAULT '{}'",
+    ("pairs", "integrity"): "TEXT NOT NULL DEFAULT '{}'",
+}
 """Columns later versions added, so an older appliance.db is brought up to date."""
 
 
@@ -159,10 +171,26 @@ def set_bot_enabled(db: sqlite_utils.Database, name: str, enabled: bool) -> None
 
 def pairs(db: sqlite_utils.Database, bot: str | None = None) -> list[Pair]:
     """Return the pairs, of one bot or of all."""
-    sql = "SELECT bot, exchange, symbol, strategy, params, shadow FROM pairs"
+    sql = ("SELECT bot, exchange, symbol, strategy, params, shadow, tolerance, integrity "
+           "FROM pairs")
     rows = (db.execute(sql + " WHERE bot = ? ORDER BY id", [bot]) if bot
             else db.execute(sql + " ORDER BY id")).fetchall()
-    return [Pair(b, e, s, st, json.loads(p), bool(sh)) for b, e, s, st, p, sh in rows]
+    return [Pair(b, e, s, st, json.loads(p), bool(sh), json.loads(t), json.loads(i))
+            for b, e, s, st, p, sh, t, i in rows]
+
+
+def put_pair(db: sqlite_utils.Database, pair: Pair) -> None:
+    """Write a pair's strategy and settings over the stored ones (the pair must exist)."""
+    db.execute(
+        "UPDATE pairs SET strategy = ?, params = ?, shadow = ?, tolerance = ?, integrity = ? "
+        "WHERE bot = ? AND exchange = ? AND symbol = ?",
+        [pair.strategy, json.dumps(pair.params), int(pair.shadow), json.dumps(pair.tolerance),
+         json.dumps(pair.integrity), pair.bot, pair.exchange, pair.symbol])
+
+
+def set_bot_risk(db: sqlite_utils.Database, name: str, risk: dict[str, Any]) -> None:
+    """Write a bot's risk limits (validated by the caller)."""
+    db.execute("UPDATE bots SET risk = ? WHERE name = ?", [json.dumps(risk), name])
 
 
 def allowlist(db: sqlite_utils.Database) -> tuple[str, ...]:

@@ -1,0 +1,1 @@
+"""What the owner sets: one validated model per thing configured, with its history."""
