@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from appliance.bot.account_feed import AccountFeed, streams_account
 from appliance.bot.feed import MarketFeed, streams_market
 from appliance.bot.worker import OperatorRefused, SymbolWorker
+from appliance.config.pair import SettingsError, pair_settings, problems, settings_of
 from appliance.datadir import DataDir
 from appliance.exchanges.adapter import connect
 from appliance.exchanges.api_log import ApiLog
@@ -110,6 +111,7 @@ class BotRuntime:
         self._venues: dict[str, CcxtVenue] = {}
         self._journal: InputJournal | None = None
         self._control: asyncio.Task[None] | None = None
+        self._guards: BotGuard | None = None
 
     async def run(self, control: socket.socket | None) -> None:
         """Start, quote until asked to stop, cancel every order, return."""
@@ -123,6 +125,8 @@ class BotRuntime:
             self._events.append("", BotStateChanged(BotStatus.RUNNING))
             await self._start()
             self._ready.set()
+            if not self._workers:
+                await self._stop.wait()  # every pair was refused: wait to be stopped
             await asyncio.gather(*(self._quote(w) for w in self._workers))
         finally:
             await self._shutdown()
@@ -141,7 +145,12 @@ class BotRuntime:
             return {"bot": self.name, "stopped": True}
         if op == "symbol_action":
             return await self._symbol_action(str(args.get("symbol")), str(args.get("action")))
-        raise IpcError("unknown_op", f"bots answer ping, shutdown and symbol_action, not '{op}'")
+        if op == "configure":
+            return await self._configure(str(args.get("symbol")), args.get("settings"))
+        if op == "configure_risk":
+            return self._configure_risk(args.get("risk"))
+        raise IpcError("unknown_op", f"bots answer ping, shutdown, symbol_action, configure and "
+                                     f"configure_risk, not '{op}'")
 
     def _take_others(self, others: Any) -> None:
         """Keep the other bots' resting orders on each market, for self-trade checks."""
@@ -163,6 +172,31 @@ class BotRuntime:
             raise IpcError("refused", str(exc)) from None
         return {"symbol": symbol, "state": state.name}
 
+    async def _configure(self, symbol: str, raw: Any) -> dict[str, Any]:
+        """Give one symbol's worker new settings; it quotes by them from its next cycle."""
+        worker = next((w for w in self._workers if w.symbol == symbol), None)
+        if worker is None:
+            raise IpcError("unknown_symbol", f"{self.name} does not trade '{symbol}'")
+        try:
+            settings = pair_settings(raw)
+        except SettingsError as exc:
+            raise IpcError("bad_args", str(exc)) from None
+        await worker.configure(settings, time.time())
+        log.info("%s: took new settings (%s)", symbol, settings.strategy.kind)
+        return {"symbol": symbol, "strategy": settings.strategy.kind}
+
+    def _configure_risk(self, raw: Any) -> dict[str, Any]:
+        """Hold every symbol to new risk limits from its next order on."""
+        if self._guards is None:
+            raise IpcError("starting", f"{self.name} is still starting; try again")
+        try:
+            limits = RiskLimits.model_validate(raw)
+        except ValidationError as exc:
+            raise IpcError("bad_args", problems(exc)) from None
+        self._guards.set_limits(limits)
+        log.info("took new risk limits")
+        return {"bot": self.name}
+
     async def _start(self) -> None:
         db = open_reader(self.data.appliance_db)
         try:
@@ -177,7 +211,8 @@ class BotRuntime:
         if not pairs:
             raise BotConfigError(f"{self.name} has no pairs; add one in the panel")
         try:
-            guards = BotGuard(RiskLimits.model_validate(risk), [pair.symbol for pair in pairs])
+            guards = self._guards = BotGuard(RiskLimits.model_validate(risk),
+                                             [pair.symbol for pair in pairs])
         except ValidationError as exc:
             raise BotConfigError(f"{self.name}'s risk limits are not valid; set them in the "
                                  f"panel: {exc}") from None
@@ -202,14 +237,19 @@ class BotRuntime:
                 await client.load_markets()
             rules = MarketRules.from_ccxt(client.market(pair.symbol))
             if rules.base != asset:
-                raise BotConfigError(
-                    f"{pair.symbol} is not a market of {asset}, the asset this box is licensed "
-                    "for; remove the pair"
-                )
+                self._refuse(pair.symbol, f"{pair.symbol} is not a market of {asset}, the asset "
+                             "this box is licensed for; remove the pair")
+                continue
+            try:
+                chosen = settings_of(pair)
+            except SettingsError as exc:
+                raise BotConfigError(f"{pair.symbol}'s settings are not valid; set them in the "
+                                     f"panel: {exc}") from None
             venue = CcxtVenue(client, pair.symbol, self._budgets[pair.exchange])
             recorder = SymbolRecorder(journal, pair.symbol)
             orders = OrderManager(pair.symbol, RecordingVenue(venue, recorder), self._events,
-                                  rules, ids)
+                                  rules, ids, tolerance=chosen.tolerance,
+                                  integrity=chosen.integrity)
             try:
                 worker = SymbolWorker(pair, orders, self._events, rules,
                                       guards.guard(pair.symbol), recorder)
@@ -220,6 +260,11 @@ class BotRuntime:
             journal.flush()
             self._venues[pair.symbol] = venue
             self._workers.append(worker)
+
+    def _refuse(self, symbol: str, reason: str) -> None:
+        """Trade no order on a pair the box may not trade, and say why on its line."""
+        log.error("%s: refused: %s", symbol, reason)
+        self._events.append(symbol, SymbolStateChanged(SymbolState.HALTED, reason))
 
     async def _quote(self, worker: SymbolWorker) -> None:
         """Run one worker, its market and account fed by streams where the exchange has them."""

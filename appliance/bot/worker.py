@@ -21,6 +21,7 @@ import time
 from typing import Any, Protocol
 
 from appliance.compliance.integrity import CancelCause
+from appliance.config.pair import PairSettings, pair_of
 from appliance.ledger import Position, apply_fill_event, positions_from_events
 from appliance.market.monitor import MarketMonitor
 from appliance.market.rules import MarketRules
@@ -153,6 +154,26 @@ class SymbolWorker:
             if self.guard.state is not SymbolState.ACTIVE:
                 await self._pass([], now, CancelCause.OPERATOR)
             return self.guard.state
+
+    async def configure(self, settings: PairSettings, now: float) -> None:
+        """Take new settings between two cycles: the next cycle quotes by them.
+
+        A new kind of strategy first cancels what the old one rests, then the next cycle plans
+        afresh; a strategy keeping state (a grid) is told the symbol's past fills again.
+        """
+        async with self._turn:
+            self._record(now, "configure", {"settings": settings.model_dump(mode="json")})
+            kind_changed = settings.strategy.kind != self.pair.strategy
+            self.pair = pair_of(self.pair.bot, self.pair.exchange, self.symbol, settings)
+            self.orders.tolerance = settings.tolerance
+            self.orders.integrity = settings.integrity
+            if kind_changed:
+                await self._pass([], now, CancelCause.OPERATOR)
+            self.strategy = build_strategy(self.pair.strategy, self.pair.params)
+            for event in self._events.events():
+                if event.symbol == self.symbol and isinstance(event.body, OrderFilled):
+                    self._tell_strategy(event.body)
+            self._last_quotes = None
 
     async def cancel_all(self, now: float) -> int:
         """Cancel every order of this symbol on the exchange; return how many the box knew."""

@@ -18,6 +18,7 @@ from typing import Any
 import ccxt.async_support as ccxt_async
 
 from appliance.bot.worker import SymbolWorker
+from appliance.config.pair import pair_settings
 from appliance.orders.venue import BudgetSpent, StreamState
 from appliance.recorder.journal import JournalEntry
 from appliance.vocabulary import Side
@@ -57,6 +58,8 @@ class Playback:
                 await worker.cancel_all(now)
             elif kind == "check_stale":
                 await worker.check_stale(now)
+            elif kind == "configure":
+                await worker.configure(pair_settings(payload["settings"]), now)
             elif kind in BETWEEN_ANSWERS:
                 worker.take_input(now, kind, payload)
             else:

@@ -20,6 +20,12 @@ class BotGuard:
         self.exposure = Exposure()
         self._guards = {symbol: SymbolGuard(symbol, limits, self.exposure) for symbol in symbols}
 
+    def set_limits(self, limits: RiskLimits) -> None:
+        """Hold every symbol to new limits from its next order on."""
+        self.limits = limits
+        for guard in self._guards.values():
+            guard.set_limits(limits)
+
     def guard(self, symbol: str) -> SymbolGuard:
         """Return the guard of one symbol."""
         return self._guards[symbol]

@@ -96,6 +96,14 @@ class SymbolGuard:
         """Return the symbol's state."""
         return self._state
 
+    def set_limits(self, limits: RiskLimits) -> None:
+        """Hold the symbol to new limits from now on; a changed window starts empty."""
+        if limits.reject_storm.window_s != self.limits.reject_storm.window_s:
+            self._rejects = RollingWindow(limits.reject_storm.window_s)
+        if limits.insufficient_balance.window_s != self.limits.insufficient_balance.window_s:
+            self._balance_rejects = RollingWindow(limits.insufficient_balance.window_s)
+        self.limits = limits
+
     @property
     def position(self) -> Decimal:
         """Return the position last observed, in the base asset."""

@@ -27,6 +27,7 @@ from appliance.store.database import open_writer
 from appliance.supervisor import layout
 from appliance.supervisor.access import AccessOp, AccessOps
 from appliance.supervisor.child import Child, ChildSpec, ChildState
+from appliance.supervisor.config_ops import ConfigOps
 from appliance.supervisor.const import READERS_GID, SIGNER_READY_TIMEOUT
 from appliance.supervisor.reaper import reap
 from appliance.supervisor.sandbox import account_for
@@ -85,7 +86,7 @@ class Supervisor:
                        {bot.name: bot.uid for bot in self._bots})
         self._development = license.kind is BoxKind.DEVELOPMENT
         access = AccessOps(self._db, license.limits.users)
-        self._access_ops = access.table()
+        self._access_ops = {**access.table(), **ConfigOps(self._db, self._ask_bot).table()}
         access.start()
         control = await serve_unix(self.data.control_sock, self._answer, mode=0o666)
         try:
@@ -232,6 +233,10 @@ class Supervisor:
                 self._resting[bot.name] = answer["resting"]
 
         bot.heartbeat_args, bot.on_heartbeat = others, remember
+
+    async def _ask_bot(self, name: str, op: str, args: dict[str, Any]) -> Any:
+        """Ask a running bot one op over its control channel."""
+        return await self._bot_child(name).ask(op, **args)
 
     def _bot_child(self, name: str) -> Child:
         child = self.children.get(name)
