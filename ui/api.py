@@ -1,22 +1,29 @@
-"""The panel's REST API under /api: JSON views of the snapshot, and bot control relayed."""
+"""The panel's REST API under /api: JSON views of the snapshot, and bot control relayed.
+
+Every route declares what it answers, so the published OpenAPI schema is the API's contract. A
+route that reads its own body or query (to answer junk in the API's error shape, not FastAPI's)
+declares them with `json_body` and `query_int`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, PlainSerializer, ValidationError, WithJsonSchema
 
 from appliance.ipc import UNREACHABLE, IpcError
 from appliance.risk.const import SymbolState
 from appliance.store.database import StoreUnavailable
+from ui.api_log import ApiLogView
 from ui.const import API_LOG_LIMIT, API_LOG_MAX_LIMIT, SymbolAction
 from ui.panel import Panel
-from ui.snapshot import UnknownBot
+from ui.snapshot import BotSnapshot, PairView, UnknownBot
 
 ERROR_STATUS = {UNREACHABLE: 503, "unknown_bot": 404, "unknown_symbol": 404}
 """The HTTP status of a supervisor error code; any other refusal is a 409."""
@@ -28,10 +35,131 @@ SYMBOL_BODY_EXAMPLE = '{"symbol": "MTS/USDT"}'
 """The body a symbol action wants, as its error messages show it."""
 
 
+ERRORS = {
+    400: "the path names nothing the route knows", 401: "no session and no valid API token",
+    403: "outside the allowlist, from another site, or not allowed to this caller",
+    404: "no such bot, pair, user, token or key", 409: "the box refused it; the message says why",
+    415: "the body is not JSON", 422: "the body, path or query is not what the route takes",
+    503: "the supervisor, the signer or appliance.db cannot be reached",
+}
+"""What each error status of the REST API means."""
+
+GUARDED = (401, 403)
+"""The auth guard's refusals, which every route but the health check may answer."""
+
+StateName = Annotated[SymbolState, PlainSerializer(lambda state: state.name),
+                      WithJsonSchema({"type": "string", "enum": [s.name for s in SymbolState]})]
+"""A pair's trading state as the API names it: upper case, as the bots answer symbol actions."""
+
+
 class SymbolRequest(BaseModel):
     """The body of a symbol action: which of the bot's pairs it is about."""
 
     symbol: str = Field(min_length=1, max_length=MAX_SYMBOL)
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a code a script may test, and a message that says what to do."""
+
+    code: str
+    message: str
+
+
+class ErrorAnswer(BaseModel):
+    """Every refusal of the REST API, the guards' included."""
+
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    """Whether the panel can read the box."""
+
+    status: Literal["ok", "unavailable"]
+
+
+@dataclass(frozen=True)
+class PairAnswer(PairView):
+    """One market a bot quotes, its state named as the API names it."""
+
+    state: StateName
+
+
+@dataclass(frozen=True)
+class BotAnswer(BotSnapshot):
+    """Everything the panel shows of one bot, decimals as exact strings."""
+
+    pairs: tuple[PairAnswer, ...]
+
+
+class BoxAnswer(BaseModel):
+    """The box's locked asset and every bot by name."""
+
+    asset: str
+    bots: dict[str, BotAnswer]
+
+
+@dataclass(frozen=True)
+class BotApiLog(ApiLogView):
+    """A bot's newest exchange requests, newest first, and the last minute's summary."""
+
+    bot: str
+
+
+class BotEnabled(BaseModel):
+    """The supervisor's answer to start or stop: whether the bot is now enabled."""
+
+    bot: str
+    enabled: bool
+
+
+class SymbolMoved(BaseModel):
+    """The supervisor's answer to a symbol action: the pair's new state."""
+
+    bot: str
+    symbol: str
+    state: StateName
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Return the `responses=` of a route that may refuse with these statuses."""
+    return {status: {"model": ErrorAnswer, "description": ERRORS[status]} for status in statuses}
+
+
+def inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """Return a model's JSON schema with its `$defs` (enums, here) written in where used."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """Return the `openapi_extra=` of a route that reads a JSON body of `model` itself."""
+    schema = inlined(model.model_json_schema())
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+BOT_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "the bot's name"}
+"""The bot a route is about, declared by hand: a route that takes it as a parameter gets FastAPI's
+422, which it never answers."""
+
+
+def query_int(name: str, low: int, high: int, default: int, description: str
+              ) -> dict[str, Any]:
+    """Return one query parameter of the schema: a whole number a route checks itself."""
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": {"type": "integer", "minimum": low, "maximum": high, "default": default}}
 
 
 def as_json(value: Any) -> Any:
@@ -64,13 +192,19 @@ def symbol_action_of(text: str) -> SymbolAction | None:
         return None
 
 
+def whole_number(text: str | None, low: int, high: int, default: int) -> int | None:
+    """Return the number a query parameter asks for, `default` without one, None unless it
+    is written in ASCII digits from `low` to `high`."""
+    if text is None:
+        return default
+    number = int(text) if text.isascii() and text.isdecimal() and len(text) <= len(str(high)) \
+        else None
+    return number if number is not None and low <= number <= high else None
+
+
 def limit_of(text: str | None) -> int | None:
     """Return the number of requests `?limit=` asks for, the default without one, else None."""
-    if text is None:
-        return API_LOG_LIMIT
-    digits = len(str(API_LOG_MAX_LIMIT))
-    limit = int(text) if text.isascii() and text.isdecimal() and len(text) <= digits else 0
-    return limit if 1 <= limit <= API_LOG_MAX_LIMIT else None
+    return whole_number(text, 1, API_LOG_MAX_LIMIT, API_LOG_LIMIT)
 
 
 async def symbol_of(request: Request) -> str | None:
@@ -85,7 +219,8 @@ def api_router(panel: Panel) -> APIRouter:
     """Return the /api routes of a panel."""
     router = APIRouter(prefix="/api")
 
-    @router.get("/health")
+    @router.get("/health", response_model=Health, responses={
+        403: errors(403)[403], 503: {"model": Health, "description": "appliance.db is unreadable"}})
     async def health() -> JSONResponse:
         """Say whether the panel can read the box: open to anyone, so it tells nothing more."""
         try:
@@ -94,7 +229,7 @@ def api_router(panel: Panel) -> APIRouter:
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    @router.get("/bots")
+    @router.get("/bots", response_model=BoxAnswer, responses=errors(*GUARDED, 503))
     async def list_bots() -> JSONResponse:
         """Return every bot's state, pairs with their trading states, positions, orders, fills."""
         try:
@@ -103,8 +238,13 @@ def api_router(panel: Panel) -> APIRouter:
             return error_response(503, "store_unavailable", str(exc))
         return JSONResponse(as_json({"asset": box.asset, "bots": {b.name: b for b in box.bots}}))
 
-    @router.get("/bots/{name}/api-log")
-    async def api_log(name: str, limit: str | None = None) -> JSONResponse:
+    @router.get("/bots/{name}/api-log", response_model=BotApiLog,
+                responses=errors(*GUARDED, 404, 422, 503), openapi_extra={"parameters": [
+                    query_int("limit", 1, API_LOG_MAX_LIMIT, API_LOG_LIMIT,
+                              "how many of the newest requests to return")]})
+    async def api_log(
+        name: str, limit: Annotated[str | None, Query(include_in_schema=False)] = None
+    ) -> JSONResponse:
         """Return a bot's newest exchange requests, newest first, and the last minute's summary."""
         count = limit_of(limit)
         if count is None:
@@ -118,18 +258,27 @@ def api_router(panel: Panel) -> APIRouter:
             return error_response(503, "store_unavailable", str(exc))
         return JSONResponse({"bot": name, **as_json(view)})
 
-    @router.post("/bots/{name}/start")
-    async def start_bot(name: str) -> JSONResponse:
+    relayed: dict[str, Any] = {"response_model": BotEnabled, "openapi_extra": {
+        "parameters": [BOT_NAME]}, "responses": errors(*GUARDED, 404, 409, 503)}
+
+    @router.post("/bots/{name}/start", **relayed)
+    async def start_bot(request: Request) -> JSONResponse:
         """Ask the supervisor to start a bot."""
-        return await relay(panel.supervisor.start_bot(name))
+        return await relay(panel.supervisor.start_bot(request.path_params["name"]))
 
-    @router.post("/bots/{name}/stop")
-    async def stop_bot(name: str) -> JSONResponse:
+    @router.post("/bots/{name}/stop", **relayed)
+    async def stop_bot(request: Request) -> JSONResponse:
         """Ask the supervisor to stop a bot."""
-        return await relay(panel.supervisor.stop_bot(name))
+        return await relay(panel.supervisor.stop_bot(request.path_params["name"]))
 
-    @router.post("/bots/{name}/symbols/{action}")
-    async def symbol_action(name: str, action: str, request: Request) -> JSONResponse:
+    @router.post("/bots/{name}/symbols/{action}", response_model=SymbolMoved,
+                 responses=errors(400, *GUARDED, 404, 409, 422, 503),
+                 openapi_extra=json_body(SymbolRequest) | {"parameters": [{
+                     "name": "action", "in": "path", "required": True,
+                     "schema": {"type": "string", "enum": [a.value for a in SymbolAction]}}]})
+    async def symbol_action(
+        name: str, action: Annotated[str, Path(include_in_schema=False)], request: Request
+    ) -> JSONResponse:
         """Ask the supervisor to activate, pause or clear the halt of one of a bot's pairs."""
         chosen = symbol_action_of(action)
         if chosen is None:

@@ -6,29 +6,132 @@ work through `AccessAdmin` (`ui.access_admin`), as the Access page does.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from appliance.store.access import ApiToken, User
+from appliance.store.access import AllowlistChange, ApiToken, Role, TokenScope, User
 from ui.access_admin import (
     ACTIVITY_LIMIT,
     AccessAdmin,
     AccessChange,
     AccessRefused,
+    ActivityPage,
     AllowlistRequest,
     EnrolRequest,
     Form,
     TokenRequest,
     problems_of,
 )
-from ui.api import as_json, error_response
+from ui.api import GUARDED, as_json, error_response, errors, json_body, query_int, whole_number
 from ui.auth.guard import Identity, client_address
 from ui.panel import Panel
 
 ACTIVITY_MAX_LIMIT = 1000
+ACTIVITY_LAST_SEQ = 2**63 - 1
+"""The largest seq SQLite can hold, so the largest `after` means anything."""
+
+READ = errors(*GUARDED, 503)
+"""What a route that reads appliance.db or the signer may refuse."""
+CHANGE = errors(*GUARDED, 404, 409, 422, 503)
+"""What a route that asks the supervisor for a change may refuse."""
+WITH_BODY = errors(*GUARDED, 409, 415, 422, 503)
+"""What a route that takes a JSON body and asks the supervisor may refuse."""
+
+
+class SessionAnswer(BaseModel):
+    """Who is asking and what they may do."""
+
+    name: str
+    fingerprint: str
+    role: Role | None
+    scope: TokenScope | None
+    may_control: bool
+    owner: bool
+    development: bool
+
+
+class KeyAnswer(BaseModel):
+    """An operator key plugged in, and the user it is enrolled for."""
+
+    device: str
+    usb_id: str
+    serial: str
+    product: str
+    user: str | None
+
+
+class KeysAnswer(BaseModel):
+    """The operator keys plugged in."""
+
+    keys: list[KeyAnswer]
+
+
+class UserAnswer(BaseModel):
+    """A user as the list shows it: its public key only by fingerprint."""
+
+    name: str
+    role: Role
+    fingerprint: str
+    usb_serial: str
+    created: float
+    revoked: float | None
+
+
+class UsersAnswer(BaseModel):
+    """Every user, revoked ones too."""
+
+    users: list[UserAnswer]
+
+
+class TokenAnswer(BaseModel):
+    """An API token as the API shows it: never its text nor its hash."""
+
+    id: str
+    name: str
+    scope: TokenScope
+    created: float
+    expires: float
+    revoked: float | None
+    created_by: str
+
+
+class TokensAnswer(BaseModel):
+    """Every API token."""
+
+    tokens: list[TokenAnswer]
+
+
+class NewToken(BaseModel):
+    """A token just made: its text is here and nowhere else, ever."""
+
+    id: str
+    name: str
+    scope: TokenScope
+    expires: float
+    token: str
+
+
+class AllowlistAnswer(BaseModel):
+    """The allowlist, and the change waiting for confirmation, if any."""
+
+    cidrs: list[str]
+    pending: AllowlistChange | None
+
+
+class ProposedAllowlist(BaseModel):
+    """An allowlist in force until `deadline`, unless its author confirms it."""
+
+    cidrs: list[str]
+    deadline: float
+
+
+class ConfirmedAllowlist(BaseModel):
+    """The allowlist kept."""
+
+    cidrs: list[str]
 
 _Form = TypeVar("_Form", bound=Form)
 
@@ -77,12 +180,18 @@ def token_json(token: ApiToken) -> dict[str, Any]:
             "created_by": token.created_by}
 
 
+def without_hash(change: AccessChange) -> AccessChange:
+    """Return a token's change with the supervisor's answer shown as the API shows a token."""
+    return AccessChange(change.action, change.detail,
+                        token_json(ApiToken(**change.answer)))
+
+
 def access_router(panel: Panel) -> APIRouter:
     """Return the /api routes of access."""
     router = APIRouter(prefix="/api")
     admin = AccessAdmin(panel)
 
-    @router.get("/session")
+    @router.get("/session", response_model=SessionAnswer, responses=errors(*GUARDED))
     async def session(request: Request) -> JSONResponse:
         """Return who is asking and what they may do."""
         who = identity_of(request)
@@ -93,7 +202,7 @@ def access_router(panel: Panel) -> APIRouter:
             "may_control": who.may_control, "owner": who.is_owner,
             "development": panel.development})
 
-    @router.get("/keys")
+    @router.get("/keys", response_model=KeysAnswer, responses=READ)
     async def keys() -> JSONResponse:
         """Return the operator keys plugged in, with the user each is enrolled for."""
         try:
@@ -104,7 +213,7 @@ def access_router(panel: Panel) -> APIRouter:
             {"device": k.device, "usb_id": k.usb_id, "serial": k.serial, "product": k.product,
              "user": user.name if user else None} for k, user in plugged]})
 
-    @router.get("/users")
+    @router.get("/users", response_model=UsersAnswer, responses=READ)
     async def list_users() -> JSONResponse:
         """Return every user, revoked ones too."""
         try:
@@ -112,7 +221,9 @@ def access_router(panel: Panel) -> APIRouter:
         except AccessRefused as exc:
             return refusal(exc)
 
-    @router.post("/users")
+    @router.post("/users", status_code=201, response_model=User,
+                 responses=errors(*GUARDED, 404, 409, 415, 422, 503),
+                 openapi_extra=json_body(EnrolRequest))
     async def enrol(request: Request) -> JSONResponse:
         """Enrol the operator key plugged in at `device` for a new user."""
         try:
@@ -120,7 +231,7 @@ def access_router(panel: Panel) -> APIRouter:
         except AccessRefused as exc:
             return refusal(exc)
 
-    @router.delete("/users/{fingerprint}")
+    @router.delete("/users/{fingerprint}", response_model=User, responses=CHANGE)
     async def revoke_user(fingerprint: str, request: Request) -> JSONResponse:
         """Revoke a user and end their sessions."""
         try:
@@ -128,7 +239,7 @@ def access_router(panel: Panel) -> APIRouter:
         except AccessRefused as exc:
             return refusal(exc)
 
-    @router.get("/tokens")
+    @router.get("/tokens", response_model=TokensAnswer, responses=READ)
     async def list_tokens() -> JSONResponse:
         """Return every API token, without its text."""
         try:
@@ -136,7 +247,8 @@ def access_router(panel: Panel) -> APIRouter:
         except AccessRefused as exc:
             return refusal(exc)
 
-    @router.post("/tokens")
+    @router.post("/tokens", status_code=201, response_model=NewToken, responses=WITH_BODY,
+                 openapi_extra=json_body(TokenRequest))
     async def create_token(request: Request) -> JSONResponse:
         """Create an API token; its text is in this answer and nowhere else, ever."""
         try:
@@ -148,15 +260,15 @@ def access_router(panel: Panel) -> APIRouter:
         answer.headers["cache-control"] = "no-store"
         return answer
 
-    @router.delete("/tokens/{token_id}")
+    @router.delete("/tokens/{token_id}", response_model=TokenAnswer, responses=CHANGE)
     async def revoke_token(token_id: str, request: Request) -> JSONResponse:
         """Revoke an API token."""
         try:
-            return done(request, await admin.revoke_token(token_id))
+            return done(request, without_hash(await admin.revoke_token(token_id)))
         except AccessRefused as exc:
             return refusal(exc)
 
-    @router.get("/allowlist")
+    @router.get("/allowlist", response_model=AllowlistAnswer, responses=READ)
     async def allowlist() -> JSONResponse:
         """Return the allowlist and the change waiting for confirmation, if any."""
         try:
@@ -164,7 +276,8 @@ def access_router(panel: Panel) -> APIRouter:
         except AccessRefused as exc:
             return refusal(exc)
 
-    @router.put("/allowlist")
+    @router.put("/allowlist", response_model=ProposedAllowlist, responses=WITH_BODY,
+                openapi_extra=json_body(AllowlistRequest))
     async def propose(request: Request) -> JSONResponse:
         """Replace the allowlist; it reverts unless confirmed within its time."""
         try:
@@ -174,7 +287,7 @@ def access_router(panel: Panel) -> APIRouter:
         except AccessRefused as exc:
             return refusal(exc)
 
-    @router.post("/allowlist/confirm")
+    @router.post("/allowlist/confirm", response_model=ConfirmedAllowlist, responses=CHANGE)
     async def confirm(request: Request) -> JSONResponse:
         """Keep the allowlist change waiting for confirmation."""
         try:
@@ -182,14 +295,23 @@ def access_router(panel: Panel) -> APIRouter:
         except AccessRefused as exc:
             return refusal(exc)
 
-    @router.get("/activity")
-    async def activity(after: int = 0, limit: int = ACTIVITY_LIMIT) -> JSONResponse:
+    @router.get("/activity", response_model=ActivityPage, responses=errors(*GUARDED, 422, 503),
+                openapi_extra={"parameters": [
+                    query_int("after", 0, ACTIVITY_LAST_SEQ, 0, "the seq to start after"),
+                    query_int("limit", 1, ACTIVITY_MAX_LIMIT, ACTIVITY_LIMIT,
+                              "how many records to return")]})
+    async def activity(
+        after: Annotated[str | None, Query(include_in_schema=False)] = None,
+        limit: Annotated[str | None, Query(include_in_schema=False)] = None,
+    ) -> JSONResponse:
         """Return the user-activity log from after seq `after`, and whether its chain holds."""
-        if not 1 <= limit <= ACTIVITY_MAX_LIMIT or after < 0:
+        start = whole_number(after, 0, ACTIVITY_LAST_SEQ, 0)
+        count = whole_number(limit, 1, ACTIVITY_MAX_LIMIT, ACTIVITY_LIMIT)
+        if start is None or count is None:
             return error_response(422, "invalid_range", f"limit must be 1 to "
                                   f"{ACTIVITY_MAX_LIMIT} and after at least 0")
         try:
-            page = admin.activity(after, limit)
+            page = admin.activity(start, count)
         except AccessRefused as exc:
             return refusal(exc)
         return JSONResponse(as_json({"records": page.records, "chain": page.chain}))

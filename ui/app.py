@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from pathlib import Path
+
+import fastapi_offline
+from fastapi import APIRouter
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from nicegui import app, background_tasks, ui
 
 from appliance.datadir import DataDir
-from ui.api import api_router
+from ui.api import api_router, error_response
 from ui.api_access import access_router
 from ui.auth.guard import AuthGuard
 from ui.headers import SecurityHeaders
@@ -15,6 +22,17 @@ from ui.pages.dashboard import add_dashboard
 from ui.pages.login import login_router
 from ui.pages.system import add_system
 from ui.panel import Panel
+
+OPENAPI_URL = "/api/openapi.json"
+"""The REST API's OpenAPI schema: under /api, so a script may fetch it with its token."""
+
+DOCS_URL = "/docs"
+"""The interactive docs page (Swagger UI), a page of the panel like any other."""
+
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+DOCS_FILES = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css",
+              "favicon.png": "image/png"}
+"""Swagger UI's files, served by the box itself: it reaches no CDN, and its CSP allows 'self'."""
 
 
 class NoPanelCertificate(FileNotFoundError):
@@ -37,11 +55,50 @@ def build_panel(datadir: DataDir, *, development: bool = False) -> Panel:
     app.include_router(login_router(panel))
     app.include_router(api_router(panel))
     app.include_router(access_router(panel))
+    app.include_router(docs_router())
     add_dashboard(panel)
     add_system(panel, datadir)
     add_access(panel)
     app.on_startup(lambda: background_tasks.create(panel.watch.run(), name="session watch"))
     return panel
+
+
+def docs_router() -> APIRouter:
+    """Return the routes that publish the REST API: its OpenAPI schema and its docs page.
+
+    NiceGUI turns FastAPI's own off, and FastAPI's docs page would load Swagger UI from a CDN.
+    The auth guard asks these for a session or token, as it asks every route not public.
+    """
+    router = APIRouter(include_in_schema=False)
+    app.title, app.version = "MMBox panel", version("mmbox")
+    app.description = ("The panel's REST API. Send `Authorization: Bearer <token>`, or use "
+                       "a USB-key login's session; every refusal is `{\"error\": {\"code\", "
+                       "\"message\"}}`.")
+
+    @router.get(OPENAPI_URL)
+    async def openapi() -> JSONResponse:
+        """Return the OpenAPI schema of the REST API."""
+        return JSONResponse(app.openapi())
+
+    @router.get(DOCS_URL)
+    async def docs() -> HTMLResponse:
+        """Return Swagger UI's page, with its files from the box."""
+        return get_swagger_ui_html(
+            openapi_url=OPENAPI_URL, title=f"{app.title} API",
+            swagger_js_url=f"{DOCS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_URL}/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None})
+
+    @router.get(DOCS_URL + "/{name}")
+    async def docs_file(name: str) -> Response:
+        """Return one of Swagger UI's files."""
+        kind = DOCS_FILES.get(name)
+        if kind is None:
+            return error_response(404, "not_found", f"the docs page has no file {name!r}")
+        return FileResponse(DOCS_ASSETS / name, media_type=kind)
+
+    return router
 
 
 def check_certificate(datadir: DataDir) -> None:
