@@ -14,6 +14,7 @@ from nicegui import app, background_tasks, ui
 from appliance.datadir import DataDir
 from ui.api import api_router, error_response
 from ui.api_access import access_router
+from ui.api_config import config_router
 from ui.auth.guard import AuthGuard
 from ui.headers import SecurityHeaders
 from ui.ip_guard import Allowlist, IpGuard
@@ -52,15 +53,26 @@ def build_panel(datadir: DataDir, *, development: bool = False) -> Panel:
                        record=panel.supervisor.record_activity)
     app.add_middleware(IpGuard, allowlist=Allowlist(datadir.appliance_db))
     app.add_middleware(SecurityHeaders)
-    app.include_router(login_router(panel))
-    app.include_router(api_router(panel))
-    app.include_router(access_router(panel))
-    app.include_router(docs_router())
+    include(login_router(panel), api_router(panel), access_router(panel),
+            config_router(panel), docs_router())
     add_dashboard(panel)
     add_system(panel, datadir)
     add_access(panel)
     app.on_startup(lambda: background_tasks.create(panel.watch.run(), name="session watch"))
     return panel
+
+
+def include(*routers: APIRouter) -> None:
+    """Add routers' routes to the app, keeping the app's own lifespan.
+
+    FastAPI wraps the app's lifespan in each included router's; ours have none, and a test
+    that builds the panel again on NiceGUI's one app would otherwise start it one wrapper
+    deeper every time.
+    """
+    lifespan = app.router.lifespan_context
+    for router in routers:
+        app.include_router(router)
+    app.router.lifespan_context = lifespan
 
 
 def docs_router() -> APIRouter:
