@@ -32,6 +32,7 @@ from appliance.store.events import (
     SymbolStateChanged,
 )
 from appliance.supervisor.access import AccessOps
+from appliance.supervisor.config_ops import ConfigOps
 from appliance.vocabulary import Side
 from hsm.enrol import fingerprint, public_pem
 from ui.auth.tokens import NewToken, new_token
@@ -195,13 +196,22 @@ class ControlServer:
     states: dict[str, SymbolState] = field(
         default_factory=lambda: {"MTS/USDT": SymbolState.ACTIVE})
 
-    _access: AccessOps | None = None
+    _access: dict[str, Any] | None = None
 
-    def access_ops(self) -> AccessOps:
-        """Return the supervisor's own access ops on the box's appliance.db."""
+    def access_ops(self) -> dict[str, Any]:
+        """Return the supervisor's own access and config ops on the box's appliance.db.
+
+        The bots of this box run no process: a change reaches them as it reaches a stopped bot.
+        """
         if self._access is None:
-            self._access = AccessOps(open_writer(self.datadir.appliance_db), USER_CAP)
+            db = open_writer(self.datadir.appliance_db)
+            self._access = {**AccessOps(db, USER_CAP).table(),
+                            **ConfigOps(db, self.ask_bot).table()}
         return self._access
+
+    async def ask_bot(self, bot: str, op: str, args: dict[str, Any]) -> Any:
+        """Answer for a bot as the supervisor does when it is not running."""
+        raise IpcError("not_running", f"{bot} is stopped; start it first")
 
     def trip(self, bot: str, trip: TripKind, reason: str, state: SymbolState) -> None:
         """Trip the risk guard of a bot's pair: record it and move the pair."""
@@ -214,7 +224,7 @@ class ControlServer:
             self.statuses += 1
             return {"processes": {name: {"state": "RUNNING", "pid": 1, "restarts": 0,
                                          "since": SINCE, "detail": ""} for name in BOTS}}
-        access_op = self.access_ops().table().get(op)
+        access_op = self.access_ops().get(op)
         if access_op is not None:
             return await access_op(args)
         if op not in ("start_bot", "stop_bot", "symbol_action"):

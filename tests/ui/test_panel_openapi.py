@@ -53,7 +53,11 @@ OPERATIONS = {
     ("GET", "/api/users"), ("POST", "/api/users"), ("DELETE", "/api/users/{fingerprint}"),
     ("GET", "/api/tokens"), ("POST", "/api/tokens"), ("DELETE", "/api/tokens/{token_id}"),
     ("GET", "/api/allowlist"), ("PUT", "/api/allowlist"), ("POST", "/api/allowlist/confirm"),
-    ("GET", "/api/activity"),
+    ("GET", "/api/activity"), ("GET", "/api/bots/{name}/pairs"),
+    ("PUT", "/api/bots/{name}/pairs/{exchange}/{base}/{quote}/settings"),
+    ("GET", "/api/bots/{name}/pairs/{exchange}/{base}/{quote}/history"),
+    ("GET", "/api/bots/{name}/risk"), ("PUT", "/api/bots/{name}/risk"),
+    ("GET", "/api/bots/{name}/risk/history"), ("POST", "/api/config/versions/{version_id}/restore"),
 }
 """Every REST route; the login, logout and unlock forms are the browser's, not the API's."""
 
@@ -202,7 +206,9 @@ async def test_the_schema_declares_every_rest_route_its_answers_and_its_errors(
     assert wrong_errors == []
     bodies = {route for route, operation in operations.items() if "requestBody" in operation}
     assert bodies == {("POST", "/api/bots/{name}/symbols/{action}"), ("POST", "/api/users"),
-                      ("POST", "/api/tokens"), ("PUT", "/api/allowlist")}
+                      ("POST", "/api/tokens"), ("PUT", "/api/allowlist"),
+                      ("PUT", "/api/bots/{name}/pairs/{exchange}/{base}/{quote}/settings"),
+                      ("PUT", "/api/bots/{name}/risk")}
     assert all("422" in operations[route]["responses"] for route in bodies)
 
 

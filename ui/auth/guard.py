@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -50,6 +51,9 @@ OWNER_PATHS = (
 
 ACTION_MAX = 200
 """The longest action the supervisor's activity log takes."""
+
+OWNER_CHANGES = re.compile(r"/api/(bots/[^/]+/(pairs|risk)|config)(/.*)?")
+"""Paths that anyone logged in may read but only an owner may change: settings and history."""
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 POLICY_VIOLATION = 1008
@@ -118,6 +122,8 @@ def need_of(method: str, path: str) -> Need:
     if (method, path) in PUBLIC:
         return Need.NOTHING
     if any(path == p or path.startswith(p + "/") for p in OWNER_PATHS):
+        return Need.OWNER
+    if method not in SAFE_METHODS and OWNER_CHANGES.match(path):
         return Need.OWNER
     if method not in SAFE_METHODS and not path.startswith(SOCKET_PREFIX):
         return Need.CONTROL

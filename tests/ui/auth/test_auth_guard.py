@@ -15,7 +15,15 @@ from starlette.websockets import WebSocket
 
 from appliance.store.access import ApiToken, Role, TokenScope
 from tests.ui.auth.auth_bed import token, user
-from ui.auth.guard import SESSION_COOKIE, ActivityEntry, AuthGuard, Identity, cookie_value
+from ui.auth.guard import (
+    SESSION_COOKIE,
+    ActivityEntry,
+    AuthGuard,
+    Identity,
+    Need,
+    cookie_value,
+    need_of,
+)
 from ui.auth.sessions import SessionBook
 
 ORIGIN = "https://panel.test"
@@ -217,3 +225,13 @@ def test_cookie_value_takes_the_named_cookie_only() -> None:
     assert cookie_value("a=1; mmbox_session=abc; b=2", SESSION_COOKIE) == "abc"
     assert cookie_value("xmmbox_session=abc", SESSION_COOKIE) is None
     assert cookie_value("", SESSION_COOKIE) is None
+
+
+def test_settings_are_read_by_anyone_logged_in_and_changed_by_owners_only() -> None:
+    settings = "/api/bots/bot-1/pairs/sim/MTS/USDT/settings"
+    assert need_of("GET", settings) is Need.VIEW
+    assert need_of("PUT", settings) is Need.OWNER
+    assert need_of("PUT", "/api/bots/bot-1/risk") is Need.OWNER
+    assert need_of("POST", "/api/config/versions/3/restore") is Need.OWNER
+    assert need_of("POST", "/api/bots/bot-1/stop") is Need.CONTROL
+    assert need_of("POST", "/api/bots/bot-1/symbols/activate") is Need.CONTROL
