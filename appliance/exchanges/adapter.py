@@ -12,6 +12,7 @@ import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 
 from appliance.exchanges.api_log import ApiLog, ApiLogMixin
+from appliance.exchanges.capabilities import capabilities_of
 from appliance.exchanges.signing import Signer, SignerMixin, ccxt_secret
 from appliance.exchanges.venue import point_at_simulator
 from appliance.exchanges.weight import WeightMixin
@@ -28,6 +29,9 @@ def connect(
 ) -> Any:
     """Return a ccxt async client for `exchange` whose secret is the token key's label.
 
+    An exchange ccxt does not know is refused (UnknownExchange), and so is one the box has no
+    capability table for (NoCapabilities).
+
     With `streams`, the client is ccxt.pro's where ccxt.pro has the exchange. Its REST
     requests keep within the exchange's request-weight limits (see `weight`), which needs
     ccxt's rate limiting on.
@@ -40,6 +44,7 @@ def connect(
             f"exchange '{exchange.name}' names ccxt id '{exchange.ccxt_id}', which ccxt does not "
             "know; fix the exchange's ccxt id in the panel"
         )
+    capabilities_of(exchange.ccxt_id)
     signed = type(f"Signed{base.__name__}", (SignerMixin, WeightMixin, ApiLogMixin, base), {})
     client = signed({"apiKey": key.api_key, "secret": ccxt_secret(key.label, key.kind),
                      "enableRateLimit": True})
