@@ -12,6 +12,7 @@ so the box can always pull its quotes; and holds everything while a Retry-After 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import re
@@ -21,6 +22,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
+
+from appliance.exchanges.capabilities import capabilities_of
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +46,31 @@ CANCEL_METHOD = "DELETE"
 INTERVAL_SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400}
 """Binance's rate-limit interval names, in seconds."""
 HEADER_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-USED_WEIGHT = re.compile(r"x-mbx-used-weight-([1-9][0-9]*)([smhd])", re.IGNORECASE)
+BINANCE_WEIGHT_HEADER = capabilities_of("binance").weight_header
+"""The prefix of Binance's used-weight headers, the ones the governor was made for."""
 
 
-def used_weights(headers: Mapping[str, str]) -> dict[int, int]:
-    """Return the used weight each `X-MBX-USED-WEIGHT-<n><s|m|h|d>` header tells, by window."""
+def used_weights(headers: Mapping[str, str],
+                 prefix: str | None = BINANCE_WEIGHT_HEADER) -> dict[int, int]:
+    """Return the used weight each `<prefix><n><s|m|h|d>` header tells, by window.
+
+    `prefix` is the exchange's capability `weight_header` (Binance's `X-MBX-USED-WEIGHT-`);
+    None, for an exchange that tells no weight, finds none.
+    """
+    if prefix is None:
+        return {}
     used: dict[int, int] = {}
     for name, value in headers.items():
-        match = USED_WEIGHT.fullmatch(name)
+        match = _weight_pattern(prefix).fullmatch(name)
         if match is not None and value.strip().isdigit():
             used[int(match[1]) * HEADER_UNITS[match[2].lower()]] = int(value)
     return used
+
+
+@functools.cache
+def _weight_pattern(prefix: str) -> re.Pattern[str]:
+    """Return the pattern of the used-weight headers whose names start with `prefix`."""
+    return re.compile(re.escape(prefix) + "([1-9][0-9]*)([smhd])", re.IGNORECASE)
 
 
 def weight_limits(rate_limits: Iterable[Any]) -> dict[int, int]:
@@ -127,7 +144,8 @@ class _Window:
 class WeightGovernor:
     """Decide when a client may send a request, from its own count and the exchange's."""
 
-    def __init__(self) -> None:
+    def __init__(self, weight_header: str | None = BINANCE_WEIGHT_HEADER) -> None:
+        self._weight_header = weight_header
         self._windows: dict[int, _Window] = {}
         self._blocked_until = 0.0
 
@@ -154,7 +172,7 @@ class WeightGovernor:
         A count is taken only for the window its request was sent in, and only when it is
         larger than the one kept: other requests of the same IP add to it, not ours alone.
         """
-        for seconds, used in used_weights(headers).items():
+        for seconds, used in used_weights(headers, self._weight_header).items():
             window = self._window(seconds)
             window.roll(now)
             if math.floor(sent_at / seconds) == window.index:
@@ -204,13 +222,14 @@ class WeightMixin:
     the client must keep `enableRateLimit` (ccxt's default), or ccxt never calls `throttle`.
     """
 
+    id: str
     weight_governor: WeightGovernor
     calculate_rate_limiter_cost: Callable[..., Any]
 
     def __init__(self, config: Any = None) -> None:
-        """Build the client with a governor that knows no limit yet."""
+        """Build the client with a governor that knows no limit yet and the table's headers."""
         super().__init__({} if config is None else config)  # type: ignore[call-arg]
-        self.weight_governor = WeightGovernor()
+        self.weight_governor = WeightGovernor(capabilities_of(self.id).weight_header)
         self._announced_until = 0.0
 
     async def fetch2(self, path: Any, api: Any = "public", method: str = "GET",

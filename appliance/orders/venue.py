@@ -4,7 +4,8 @@ The order manager and the worker reach the exchange only through a `Venue`, so t
 answer the decisions depend on passes one narrow door: the recorder writes each answer down
 there, and a replay answers from the record through the same door. `CcxtVenue` is the live
 one: ccxt's async client (and ccxt.pro's account stream where the exchange has one), with the
-account's order budget taken before every new order.
+account's order budget taken before every new order, speaking the exchange's own parameters
+as its capability table declares them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 
 import ccxt.async_support as ccxt_async
 
-from appliance.exchanges.capabilities import order_params
+from appliance.exchanges.capabilities import capabilities_of
 from appliance.pacing.token_bucket import TokenBucket
 from appliance.vocabulary import Side
 
@@ -22,8 +23,16 @@ BOOK_DEPTH = 20
 """Levels of each side the worker reads; deeper levels do not change a quote."""
 
 
+NEEDED = ("client_order_id.lookup_param", "trade_paging.ascending_ids")
+"""What settlement needs of an exchange: orders looked up by client id, fills in id order."""
+
+
 class BudgetSpent(ccxt_async.OperationFailed):  # type: ignore[misc]
     """The account's request budget has nothing left now: the request was not sent."""
+
+
+class ClientIdUnfit(ccxt_async.InvalidOrder):  # type: ignore[misc]
+    """The exchange would refuse the order's client order id: the order was not sent."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,7 @@ class CcxtVenue:
         """The account's user data stream, where the exchange has one; else REST is polled."""
         self._client = client
         self._budget = budget
-        self._params = order_params(str(client.id))
+        self._capabilities = capabilities_of(str(client.id), *NEEDED)
 
     async def budget(self, now: float) -> int:
         """Return how many new orders the account's budget lets go now."""
@@ -123,8 +132,13 @@ class CcxtVenue:
                 for o in orders]
 
     async def trades(self, after: int) -> list[dict[str, Any]]:
-        """Return the account's trades of the symbol with an id above `after`, oldest first."""
-        params = {"fromId": after + 1} if after else {}
+        """Return the account's trades of the symbol with an id above `after`, oldest first.
+
+        Where the exchange pages by trade id the page starts after `after`; elsewhere it is
+        the newest page ccxt asks for, which holds every fill since the last poll as long as
+        fewer than a page's worth came in between.
+        """
+        params = self._capabilities.trade_params(after)
         trades = await self._client.fetch_my_trades(self.symbol, params=params)
         return sorted((fill(t) for t in trades if int(t["id"]) > after),
                       key=lambda t: int(t["id"]))
@@ -132,16 +146,20 @@ class CcxtVenue:
     async def order(self, order_id: str | None, client_id: str) -> dict[str, Any]:
         """Return one order's id and status, looked up by client order id."""
         found = await self._client.fetch_order(order_id or "", self.symbol,
-                                               {"origClientOrderId": client_id})
+                                               self._capabilities.lookup_params(client_id))
         return {"id": str(found["id"]), "status": found.get("status")}
 
     async def create(self, now: float, side: Side, amount: str, price: str,
                      client_id: str) -> dict[str, Any]:
         """Send a post-only limit order, asking the exchange to prevent self-trades."""
+        field = self._capabilities.client_order_id
+        if not field.fits(client_id):
+            raise ClientIdUnfit(f"{self.symbol}: client order id '{client_id}' does not fit "
+                                f"{self._client.id}'s {field.rule()}; the order was not sent")
         self._spend(now)
         placed = await self._client.create_order(
             self.symbol, "limit", side.value, amount, price,
-            {**self._params, "newClientOrderId": client_id, "postOnly": True})
+            self._capabilities.order_params(client_id))
         return {"id": str(placed["id"])}
 
     async def cancel(self, order_id: str) -> None:
