@@ -21,8 +21,9 @@ import httpx
 import psutil  # type: ignore[import-untyped]
 import pytest
 
+from appliance.bot.runtime import CYCLE_SECONDS
 from appliance.datadir import DataDir
-from appliance.store.events import EventKind, open_events, read_events
+from appliance.store.events import EventKind, QuotesChosen, open_events, read_events
 from hsm.softkeys import DEV_KEY_PIN_FILE
 from provisioning.devrun import activate_pairs, get_json, panel_opener, wait_for_box
 from tests.conftest import REPO, RunningSimulator, free_port, start_simulator, stop_process
@@ -145,6 +146,51 @@ def test_the_owner_logs_in_with_the_software_key_and_pulling_it_ends_the_session
             assert time.monotonic() < deadline, "the session outlived its key by over 1 s"
             time.sleep(0.05)
         subprocess.run([*devkey, "plug"], cwd=REPO, check=True, capture_output=True)
+
+
+def quoted_spreads_bps(data: DataDir, bot: str, since: float) -> list[tuple[float, float]]:
+    """Return (when, spread in basis points of mid) of each quote set a bot chose since then."""
+    db = open_events(data.events_db(bot))
+    try:
+        quotes = read_events(db, kinds=(EventKind.QUOTE,))
+    finally:
+        db.close()
+    return [(e.ts, float((e.body.asks[0][0] - e.body.bids[0][0]) / e.body.mid * 10_000))
+            for e in quotes if e.ts >= since and isinstance(e.body, QuotesChosen)
+            and e.body.bids and e.body.asks and e.body.mid]
+
+
+def test_a_changed_spread_is_quoted_within_two_cycles_and_a_bad_one_changes_nothing(
+    box: RunningBox,
+) -> None:
+    pin = (box.data.hsm / DEV_KEY_PIN_FILE).read_text().strip()
+    settings = "/api/bots/bot-2/pairs/sim/MTS/USDC/settings"
+    params = box.api("/api/bots/bot-2/pairs")["pairs"][0]["settings"]["strategy"]["params"]
+    pid = box.api("/api/bots")["bots"]["bot-2"]["pid"]
+    with httpx.Client(base_url=box.panel, headers={"origin": box.panel},
+                      verify=ssl.create_default_context(cafile=box.data.panel_cert)) as owner:
+        login = owner.post("/login", data={"device": "soft:dev-key-1", "pin": pin})
+        assert login.status_code == 303
+        box.sessions.append(owner.cookies[SESSION_COOKIE])
+        wider = {"strategy": {"kind": "spread", "params": {
+            **params, "half_spread_bps": 40, "band_bps": 200}}}
+        changed_at = time.time()
+        answer = owner.put(settings, json=wider)
+        assert answer.status_code == 200 and answer.json()["applied"] is True, answer.text
+        deadline = changed_at + 2 * CYCLE_SECONDS + 1.0  # two cycles, and the request's time
+        while not any(spread > 60 for _, spread in quoted_spreads_bps(box.data, "bot-2",
+                                                                      changed_at)):
+            assert time.time() < deadline, "the new spread was not quoted within two cycles"
+            time.sleep(0.1)
+        refused = owner.put(settings, json={"strategy": {"kind": "spread", "params": {
+            **params, "half_spread_bps": 5000}}})
+        assert refused.status_code == 422 and "half_spread_bps" in refused.text
+    time.sleep(2 * CYCLE_SECONDS)
+    stored = box.api("/api/bots/bot-2/pairs")["pairs"][0]["settings"]["strategy"]["params"]
+    assert stored["half_spread_bps"] == 40
+    recent = quoted_spreads_bps(box.data, "bot-2", time.time() - 2 * CYCLE_SECONDS)
+    assert all(spread > 60 for _, spread in recent), "the refused value reached the worker"
+    assert box.api("/api/bots")["bots"]["bot-2"]["pid"] == pid, "the bot was restarted"
 
 
 def box_processes(supervisor_pid: int) -> list[psutil.Process]:
