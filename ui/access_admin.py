@@ -7,7 +7,6 @@ panel reads the results back read-only.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from appliance.ipc import UNREACHABLE, IpcError
 from appliance.store import access, appliance_db
 from appliance.store.access import ActivityRecord, ApiToken, Role, TokenScope, User
 from appliance.store.chain import ChainBroken
-from appliance.store.database import StoreUnavailable, open_reader
+from appliance.store.database import StoreUnavailable, read_from
 from ui.auth.tokens import new_token
 from ui.panel import Panel
 from ui.signer import PluggedKey
@@ -259,14 +258,7 @@ class AccessAdmin:
 
     def _read(self, work: Callable[[sqlite_utils.Database], _Read]) -> _Read:
         """Return what `work` reads from appliance.db, or raise AccessRefused."""
-        path = self.panel.accounts.path
         try:
-            db = open_reader(path)
+            return read_from(self.panel.accounts.path, work)
         except StoreUnavailable as exc:
             raise AccessRefused(503, "store_unavailable", str(exc)) from None
-        try:
-            return work(db)
-        except sqlite3.Error as exc:
-            raise AccessRefused(503, "store_unavailable", f"cannot read {path}: {exc}") from None
-        finally:
-            db.close()

@@ -10,7 +10,6 @@ with its version and hands it to the running bot, which quotes by it from its ne
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,7 +22,7 @@ from appliance.config.pair import PairSettings, SettingsError, pair_settings, pr
 from appliance.ipc import IpcError
 from appliance.risk.limits import RiskLimits
 from appliance.store import appliance_db
-from appliance.store.database import StoreUnavailable, open_reader
+from appliance.store.database import StoreUnavailable, read_from
 from ui.api import (
     BOT_NAME,
     ERROR_STATUS,
@@ -114,13 +113,7 @@ def config_router(panel: Panel) -> APIRouter:
     db_path = panel.accounts.path
 
     def read(work: Callable[[Any], T]) -> T:
-        db = open_reader(db_path)
-        try:
-            return work(db)
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot read {db_path}: {exc}") from None
-        finally:
-            db.close()
+        return read_from(db_path, work)
 
     @router.get("/bots/{name}/pairs", response_model=BotPairs,
                 responses=errors(*GUARDED, 404, 503), openapi_extra={"parameters": [BOT_NAME]})

@@ -8,7 +8,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from appliance.store import appliance_db
-from appliance.store.database import StoreUnavailable, open_reader
+from appliance.store.database import StoreUnavailable, read_from
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +27,7 @@ POLICY_VIOLATION = 1008
 
 def read_allowlist(path: Path) -> tuple[str, ...]:
     """Return the CIDRs of appliance.db's allowlist, or raise StoreUnavailable."""
-    db = open_reader(path)
-    try:
-        return appliance_db.allowlist(db)
-    except sqlite3.Error as exc:
-        raise StoreUnavailable(f"cannot read the allowlist in {path}: {exc}") from None
-    finally:
-        db.close()
+    return read_from(path, appliance_db.allowlist)
 
 
 def parse_networks(cidrs: Sequence[str]) -> tuple[IpNetwork, ...]:

@@ -5,7 +5,6 @@ The dashboard and the REST API both render these: one reader, two views.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,7 +14,7 @@ from appliance.datadir import DataDir
 from appliance.ledger import OpenOrder, Position
 from appliance.risk.const import SymbolState, TripKind
 from appliance.store.appliance_db import Bot, Pair, ProcessStatus, bots, pairs, processes, settings
-from appliance.store.database import StoreUnavailable, open_reader
+from appliance.store.database import StoreUnavailable, read_from
 from appliance.store.events import Event, OrderFilled
 from appliance.vocabulary import Side
 from ui.api_log import ApiLogTail, ApiLogView
@@ -135,13 +134,8 @@ class BoxConfig:
 
 def read_config(path: Path) -> BoxConfig:
     """Read appliance.db, or raise StoreUnavailable saying why it cannot be read."""
-    db = open_reader(path)
-    try:
-        return BoxConfig(settings(db).get("asset", ""), bots(db), pairs(db), processes(db))
-    except sqlite3.Error as exc:
-        raise StoreUnavailable(f"cannot read {path}: {exc}") from None
-    finally:
-        db.close()
+    return read_from(path, lambda db: BoxConfig(settings(db).get("asset", ""), bots(db),
+                                                pairs(db), processes(db)))
 
 
 class BoxReader:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import sqlite_utils
+
+_Read = TypeVar("_Read")
 
 
 class StoreUnavailable(Exception):
@@ -33,3 +37,17 @@ def open_reader(path: Path) -> sqlite_utils.Database:
     except sqlite3.Error as exc:
         raise StoreUnavailable(f"cannot read {path}: {exc}") from None
     return sqlite_utils.Database(conn)
+
+
+def read_from(path: Path, work: Callable[[sqlite_utils.Database], _Read]) -> _Read:
+    """Return what `work` reads from the database at `path`, opened read-only for it alone.
+
+    Raise StoreUnavailable, saying which database and why, when it cannot be opened or read.
+    """
+    db = open_reader(path)
+    try:
+        return work(db)
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"cannot read {path}: {exc}") from None
+    finally:
+        db.close()

@@ -6,12 +6,11 @@ revoked is refused at once, by every panel process.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from appliance.store import access
 from appliance.store.access import ApiToken, User
-from appliance.store.database import StoreUnavailable, open_reader
+from appliance.store.database import StoreUnavailable, read_from
 
 
 class Accounts:
@@ -22,13 +21,7 @@ class Accounts:
 
     def users(self) -> list[User]:
         """Return the users not revoked."""
-        db = open_reader(self.path)
-        try:
-            return access.users(db)
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot read the users in {self.path}: {exc}") from None
-        finally:
-            db.close()
+        return read_from(self.path, access.users)
 
     def user_of_key(self, serial: str) -> User | None:
         """Return the user enrolled with the USB key of this serial, if any is."""
@@ -37,12 +30,6 @@ class Accounts:
     def token(self, token_id: str) -> ApiToken | None:
         """Return the API token `token_id`, revoked or not; None when unknown or unreadable."""
         try:
-            db = open_reader(self.path)
+            return read_from(self.path, lambda db: access.api_token(db, token_id))
         except StoreUnavailable:
             return None
-        try:
-            return access.api_token(db, token_id)
-        except sqlite3.Error:
-            return None
-        finally:
-            db.close()
