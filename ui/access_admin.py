@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 import sqlite_utils
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from appliance.config.pair import problems
 from appliance.ipc import UNREACHABLE, IpcError
 from appliance.store import access, appliance_db
 from appliance.store.access import ActivityRecord, ApiToken, Role, TokenScope, User
@@ -114,8 +115,7 @@ class ActivityPage:
 
 def problems_of(exc: ValidationError) -> str:
     """Return what is wrong with a form, field by field."""
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
-                     for e in exc.errors(include_input=False, include_url=False))
+    return problems(exc, "body")
 
 
 def form_of(model: type[_Form], fields: dict[str, Any]) -> _Form:

@@ -91,7 +91,10 @@ def pair_of(bot: str, exchange: str, symbol: str, settings: PairSettings) -> Pai
                 settings.integrity.model_dump(mode="json"))
 
 
-def problems(exc: ValidationError) -> str:
-    """Return a validation error as 'field.path: what is wrong' clauses, joined by '; '."""
-    return "; ".join(f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: "
+def problems(exc: ValidationError, whole: str = "settings") -> str:
+    """Return a validation error as 'field.path: what is wrong' clauses, joined by '; '.
+
+    An error about the value as a whole is named `whole`.
+    """
+    return "; ".join(f"{'.'.join(str(part) for part in error['loc']) or whole}: "
                      f"{error['msg']}" for error in exc.errors(include_url=False))

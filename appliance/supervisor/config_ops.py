@@ -38,6 +38,7 @@ from appliance.risk.limits import RiskLimits
 from appliance.store import appliance_db
 from appliance.store.access import transaction
 from appliance.store.appliance_db import Pair
+from appliance.supervisor.access_args import text
 
 ConfigOp = Callable[[dict[str, Any]], Awaitable[Any]]
 AskBot = Callable[[str, str, dict[str, Any]], Awaitable[Any]]
@@ -171,14 +172,11 @@ def _answer(version: int, old: dict[str, Any], new: dict[str, Any],
 
 
 def _who(args: dict[str, Any]) -> tuple[str, str]:
-    actor, fingerprint = args.get("actor", ""), args.get("fingerprint", "")
-    if not isinstance(actor, str) or not isinstance(fingerprint, str):
-        raise IpcError("bad_args", "'actor' and 'fingerprint' must be strings")
-    return actor[:128], fingerprint[:128]
+    """Return who asked for a change: the user's name and key fingerprint, '' when unknown."""
+    given = {"actor": "", "fingerprint": "", **args}
+    return (text(given, "actor", "the name of the user making the change", empty=True),
+            text(given, "fingerprint", "the user's key fingerprint", empty=True))
 
 
 def _text(args: dict[str, Any], name: str) -> str:
-    value = args.get(name)
-    if not isinstance(value, str) or not value or len(value) > 128:
-        raise IpcError("bad_args", f"args need '{name}', a non-empty string")
-    return value
+    return text(args, name, "a non-empty string")
