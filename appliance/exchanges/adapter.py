@@ -25,7 +25,7 @@ class UnknownExchange(Exception):
 
 def connect(
     exchange: Exchange, key: ExchangeKey, signer: Signer, *, streams: bool = True,
-    api_log: ApiLog | None = None,
+    api_log: ApiLog | None = None, passphrase: str | None = None,
 ) -> Any:
     """Return a ccxt async client for `exchange` whose secret is the token key's label.
 
@@ -34,7 +34,8 @@ def connect(
 
     With `streams`, the client is ccxt.pro's where ccxt.pro has the exchange. Its REST
     requests keep within the exchange's request-weight limits (see `weight`), which needs
-    ccxt's rate limiting on.
+    ccxt's rate limiting on. `passphrase` is the account's, read from the token by the caller,
+    for exchanges that ask for one; an account on the exchange's sandbox is sent there.
     """
     base = getattr(ccxt_pro, exchange.ccxt_id, None) if streams else None
     if not isinstance(base, type):
@@ -46,10 +47,17 @@ def connect(
         )
     capabilities_of(exchange.ccxt_id)
     signed = type(f"Signed{base.__name__}", (SignerMixin, WeightMixin, ApiLogMixin, base), {})
-    client = signed({"apiKey": key.api_key, "secret": ccxt_secret(key.label, key.kind),
-                     "enableRateLimit": True})
+    config = {"apiKey": key.api_key, "secret": ccxt_secret(key.label, key.kind),
+              "enableRateLimit": True}
+    if passphrase is not None:
+        config["password"] = passphrase
+    if key.uid is not None:
+        config["uid"] = key.uid
+    client = signed(config)
     client.signer = signer
     client.api_log = api_log
     if exchange.api_url:
         point_at_simulator(client, exchange.api_url)
+    elif exchange.sandbox:
+        client.set_sandbox_mode(True)
     return client

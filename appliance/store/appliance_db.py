@@ -63,6 +63,8 @@ class Exchange:
     name: str
     ccxt_id: str
     api_url: str | None
+    sandbox: bool = False
+    """Whether the account is on the exchange's sandbox or testnet, as ccxt knows it."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,10 @@ class ExchangeKey:
     bot: str
     kind: str
     api_key: str
+    passphrase: str | None = None
+    """The token label of the account's passphrase, for exchanges that ask for one."""
+    uid: str | None = None
+    """The account's user id, for exchanges that ask for one (not a secret)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,9 @@ ADDED_COLUMNS = {
     ("bots", "risk"): "TEXT NOT NULL DEFAULT '{}'",
     ("pairs", "tolerance"): "TEXT NOT NULL DEFAULT '{}'",
     ("pairs", "integrity"): "TEXT NOT NULL DEFAULT '{}'",
+    ("exchanges", "sandbox"): "INTEGER NOT NULL DEFAULT 0",
+    ("keys", "passphrase"): "TEXT",
+    ("keys", "uid"): "TEXT",
 }
 """Columns later versions added, so an older appliance.db is brought up to date."""
 
@@ -141,15 +150,36 @@ def put_setting(db: sqlite_utils.Database, key: str, value: str) -> None:
 
 def exchanges(db: sqlite_utils.Database) -> dict[str, Exchange]:
     """Return the exchanges by name."""
-    rows = db.execute("SELECT name, ccxt_id, api_url FROM exchanges").fetchall()
-    return {name: Exchange(name, ccxt_id, url) for name, ccxt_id, url in rows}
+    rows = db.execute("SELECT name, ccxt_id, api_url, sandbox FROM exchanges").fetchall()
+    return {name: Exchange(name, ccxt_id, url, bool(sandbox))
+            for name, ccxt_id, url, sandbox in rows}
 
 
 def exchange_keys(db: sqlite_utils.Database, bot: str | None = None) -> list[ExchangeKey]:
     """Return the key references, of one bot or of all."""
-    sql = "SELECT label, exchange, bot, kind, api_key FROM keys"
-    rows = db.execute(sql + " WHERE bot = ?", [bot]) if bot else db.execute(sql)
+    sql = "SELECT label, exchange, bot, kind, api_key, passphrase, uid FROM keys"
+    rows = (db.execute(sql + " WHERE bot = ? ORDER BY label", [bot]) if bot
+            else db.execute(sql + " ORDER BY label"))
     return [ExchangeKey(*row) for row in rows.fetchall()]
+
+
+def add_account(db: sqlite_utils.Database, exchange: Exchange, key: ExchangeKey) -> None:
+    """Record an exchange account: its connection, if new, and its key (in the caller's
+    transaction)."""
+    db.execute("INSERT OR IGNORE INTO exchanges (name, ccxt_id, api_url, sandbox) "
+               "VALUES (?, ?, ?, ?)",
+               [exchange.name, exchange.ccxt_id, exchange.api_url, int(exchange.sandbox)])
+    db.execute("INSERT INTO keys (label, exchange, bot, kind, api_key, passphrase, uid) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)",
+               [key.label, key.exchange, key.bot, key.kind, key.api_key, key.passphrase,
+                key.uid])
+
+
+def remove_account(db: sqlite_utils.Database, exchange: str, bot: str) -> None:
+    """Forget a bot's account on an exchange, and the exchange once no bot has one there."""
+    db.execute("DELETE FROM keys WHERE exchange = ? AND bot = ?", [exchange, bot])
+    db.execute("DELETE FROM exchanges WHERE name = ? AND NOT EXISTS "
+               "(SELECT 1 FROM keys WHERE exchange = ?)", [exchange, exchange])
 
 
 def bots(db: sqlite_utils.Database) -> list[Bot]:
@@ -186,6 +216,21 @@ def put_pair(db: sqlite_utils.Database, pair: Pair) -> None:
         "WHERE bot = ? AND exchange = ? AND symbol = ?",
         [pair.strategy, json.dumps(pair.params), int(pair.shadow), json.dumps(pair.tolerance),
          json.dumps(pair.integrity), pair.bot, pair.exchange, pair.symbol])
+
+
+def add_pair(db: sqlite_utils.Database, pair: Pair) -> None:
+    """Record a new pair of a bot (sqlite3.IntegrityError when the bot has it already)."""
+    db.execute(
+        "INSERT INTO pairs (bot, exchange, symbol, strategy, params, shadow, tolerance, "
+        "integrity) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [pair.bot, pair.exchange, pair.symbol, pair.strategy, json.dumps(pair.params),
+         int(pair.shadow), json.dumps(pair.tolerance), json.dumps(pair.integrity)])
+
+
+def remove_pair(db: sqlite_utils.Database, bot: str, exchange: str, symbol: str) -> None:
+    """Forget a pair of a bot."""
+    db.execute("DELETE FROM pairs WHERE bot = ? AND exchange = ? AND symbol = ?",
+               [bot, exchange, symbol])
 
 
 def set_bot_risk(db: sqlite_utils.Database, name: str, risk: dict[str, Any]) -> None:
