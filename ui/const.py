@@ -59,3 +59,8 @@ ACTION_FROM = {
     SymbolAction.CLEAR_HALT: SymbolState.HALTED,
 }
 """The one state in which each action means something; the panel offers it only then."""
+EXCHANGE_OPS_TIMEOUT = 60.0
+"""How long the panel waits for a supervisor op that talks to an exchange (testing an account,
+adding or removing one or a pair): longer than the supervisor's own wait for the bot."""
+EXCHANGE_OPS = frozenset({"exchange_test", "exchange_add", "exchange_keygen", "exchange_remove",
+                          "pair_add", "pair_remove"})

@@ -7,7 +7,7 @@ from typing import Any
 
 from appliance.ipc import call_once
 from ui.auth.guard import ActivityEntry
-from ui.const import SUPERVISOR_TIMEOUT, SymbolAction
+from ui.const import EXCHANGE_OPS, EXCHANGE_OPS_TIMEOUT, SUPERVISOR_TIMEOUT, SymbolAction
 
 
 class Supervisor:
@@ -40,8 +40,13 @@ class Supervisor:
         return result
 
     async def ask(self, op: str, **args: Any) -> dict[str, Any]:
-        """Ask one of the supervisor's access ops (users, tokens, allowlist); return its answer."""
-        result = await self._call(op, **args)
+        """Ask one of the supervisor's ops (users, tokens, allowlist, settings, exchange accounts
+        and pairs); return its answer."""
+        if op in EXCHANGE_OPS:
+            result = await call_once(self.sock, op, max(self._timeout, EXCHANGE_OPS_TIMEOUT),
+                                     **args)
+        else:
+            result = await self._call(op, **args)
         return result if isinstance(result, dict) else {"result": result}
 
     async def record_activity(self, entry: ActivityEntry) -> None:

@@ -209,12 +209,12 @@ class Child:
         return (process is not None and self._process is process
                 and self.state in (ChildState.STARTING, ChildState.RUNNING))
 
-    async def ask(self, op: str, **args: Any) -> Any:
+    async def ask(self, op: str, timeout: float = HEARTBEAT_TIMEOUT, **args: Any) -> Any:
         """Ask the running child over its control channel, or raise IpcError if it cannot."""
         if self._control is None or self.state is not ChildState.RUNNING:
             state = self.state.value.lower()
             raise IpcError("not_running", f"{self.name} is {state}; start it first")
-        return await asyncio.wait_for(self._control.call(op, **args), HEARTBEAT_TIMEOUT)
+        return await asyncio.wait_for(self._control.call(op, **args), timeout)
 
     async def _ping(self) -> Any:
         assert self._control is not None

@@ -66,7 +66,7 @@ class ConfigOps:
             settings = pair_settings(args.get("settings"))
         except SettingsError as exc:
             raise IpcError("bad_args", f"the settings were not changed: {exc}") from None
-        return await self._set_pair(pair, settings, _who(args))
+        return await self._set_pair(pair, settings, who(args))
 
     async def risk_configure(self, args: dict[str, Any]) -> dict[str, Any]:
         """Set one bot's risk limits."""
@@ -78,7 +78,7 @@ class ConfigOps:
         except ValidationError as exc:
             raise IpcError("bad_args", f"the risk limits were not changed: {problems(exc)}"
                            ) from None
-        return await self._set_risk(bot, limits, _who(args))
+        return await self._set_risk(bot, limits, who(args))
 
     async def config_restore(self, args: dict[str, Any]) -> dict[str, Any]:
         """Set an earlier version of a pair's settings or a bot's risk limits again."""
@@ -92,9 +92,9 @@ class ConfigOps:
         try:
             if kind == "pair":
                 return await self._set_pair(self._pair(bot, *market),
-                                            pair_settings(version.settings), _who(args))
+                                            pair_settings(version.settings), who(args))
             return await self._set_risk(bot, RiskLimits.model_validate(version.settings),
-                                        _who(args))
+                                        who(args))
         except (SettingsError, ValidationError) as exc:
             raise IpcError("conflict", f"version {version_id} can no longer be set: {exc}"
                            ) from None
@@ -171,7 +171,7 @@ def _answer(version: int, old: dict[str, Any], new: dict[str, Any],
             "changes": [asdict(change) for change in history.diff(old, new)]}
 
 
-def _who(args: dict[str, Any]) -> tuple[str, str]:
+def who(args: dict[str, Any]) -> tuple[str, str]:
     """Return who asked for a change: the user's name and key fingerprint, '' when unknown."""
     given = {"actor": "", "fingerprint": "", **args}
     return (text(given, "actor", "the name of the user making the change", empty=True),

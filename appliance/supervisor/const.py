@@ -34,3 +34,5 @@ MEMORY_LIMIT = 3 * 1024**3
 """Address-space limit of each child (ccxt and NiceGUI map far more than they use)."""
 FILES_LIMIT = 1024
 PROCESSES_LIMIT = 256
+PAIR_CHANGE_TIMEOUT = 40.0
+"""How long a bot may take to start a pair (markets, reconciling) or to cancel its orders."""

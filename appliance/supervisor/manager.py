@@ -28,7 +28,13 @@ from appliance.supervisor import layout
 from appliance.supervisor.access import AccessOp, AccessOps
 from appliance.supervisor.child import Child, ChildSpec, ChildState
 from appliance.supervisor.config_ops import ConfigOps
-from appliance.supervisor.const import READERS_GID, SIGNER_READY_TIMEOUT
+from appliance.supervisor.const import (
+    HEARTBEAT_TIMEOUT,
+    PAIR_CHANGE_TIMEOUT,
+    READERS_GID,
+    SIGNER_READY_TIMEOUT,
+)
+from appliance.supervisor.exchange_ops import ExchangeOps
 from appliance.supervisor.reaper import reap
 from appliance.supervisor.sandbox import account_for
 from hsm.client import SignerClient, SignerError
@@ -86,7 +92,10 @@ class Supervisor:
                        {bot.name: bot.uid for bot in self._bots})
         self._development = license.kind is BoxKind.DEVELOPMENT
         access = AccessOps(self._db, license.limits.users)
-        self._access_ops = {**access.table(), **ConfigOps(self._db, self._ask_bot).table()}
+        exchanges = ExchangeOps(self._db, self._ask_bot, SignerClient(self.data.signer_sock),
+                                license.limits, license.asset, self._bot_uid, os.getuid())
+        self._access_ops = {**access.table(), **ConfigOps(self._db, self._ask_bot).table(),
+                            **exchanges.table()}
         access.start()
         control = await serve_unix(self.data.control_sock, self._answer, mode=0o666)
         try:
@@ -235,8 +244,13 @@ class Supervisor:
         bot.heartbeat_args, bot.on_heartbeat = others, remember
 
     async def _ask_bot(self, name: str, op: str, args: dict[str, Any]) -> Any:
-        """Ask a running bot one op over its control channel."""
-        return await self._bot_child(name).ask(op, **args)
+        """Ask a running bot one op over its control channel.
+
+        Starting a pair loads the exchange's markets and settles the pair's orders, and removing
+        one cancels them: those may take longer than a heartbeat.
+        """
+        timeout = PAIR_CHANGE_TIMEOUT if op in ("add_pair", "remove_pair") else HEARTBEAT_TIMEOUT
+        return await self._bot_child(name).ask(op, timeout, **args)
 
     def _bot_child(self, name: str) -> Child:
         child = self.children.get(name)
@@ -277,23 +291,23 @@ class Supervisor:
 
         A development box's signer presents software operator keys instead of USB ones.
         """
-        def uid(account: int) -> int:
-            # Without root every child shares the supervisor's uid.
-            return account if os.geteuid() == 0 else os.getuid()
-
-        allowed: dict[int, set[str]] = {uid(0): {self._device_key}}
-        bot_uids = {bot.name: bot.uid for bot in self._bots}
+        allowed: dict[int, set[str]] = {_uid(0): {self._device_key}}
         for key in appliance_db.exchange_keys(self._db):
-            allowed.setdefault(uid(bot_uids[key.bot]), set()).add(key.label)
+            allowed.setdefault(self._bot_uid(key.bot), set()).update(
+                label for label in (key.label, key.passphrase) if label)
         allow = [f"{uid}={','.join(sorted(labels))}" for uid, labels in allowed.items()]
         modes = ["--locked"] if pin is None else []
         modes += ["--dev-keys"] if dev_keys else []
         return ChildSpec(
             "signer", self._python("hsm", "--token", self._token,
-                                   "--panel", str(uid(self._panel_uid)), *modes,
+                                   "--panel", str(_uid(self._panel_uid)), *modes,
                                    *(a for entry in allow for a in ("--allow", entry))),
             account_for(self._signer_uid), self._env(SOFTHSM2_CONF=str(self.data.softhsm_conf)),
             stdin=pin)
+
+    def _bot_uid(self, name: str) -> int:
+        """Return the uid bot `name` runs under."""
+        return _uid(next(bot.uid for bot in self._bots if bot.name == name))
 
     def _bot_spec(self, name: str, uid: int) -> ChildSpec:
         return ChildSpec(name, self._python("appliance.bot", "--name", name),
@@ -306,3 +320,7 @@ class Supervisor:
                          account_for(self._panel_uid, groups),
                          self._env(NICEGUI_STORAGE_PATH=str(self.data.panel_storage)))
 
+
+def _uid(account: int) -> int:
+    """Return the uid a child of `account` runs under: without root every child shares ours."""
+    return account if os.geteuid() == 0 else os.getuid()
