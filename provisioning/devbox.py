@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from appliance.datadir import DataDir
-from appliance.license import BoxKind, LicenseError
+from appliance.license import TIERS, BoxKind, LicenseError
 from appliance.store import access
 from appliance.store.access import ApiToken, Role, TokenScope, User
 from appliance.store.database import open_writer
@@ -68,9 +68,11 @@ def provision_devbox(args: argparse.Namespace) -> int:
     init_vendor(args.vendor_dir)
     vendor_key = load_vendor_key(args.vendor_dir)
     balances = {args.asset: ASSET_BALANCE, **STARTING_BALANCES}
-    credentials = [open_account(args.exchange_url, bot, balances) for bot in const.BOT_UIDS]
-    spec = BoxSpec(exchange_url=args.exchange_url, asset=args.asset, panel_port=args.panel_port,
-                   kind=BoxKind.DEVELOPMENT)
+    credentials = ([] if args.no_account else
+                   [open_account(args.exchange_url, bot, balances) for bot in const.BOT_UIDS])
+    spec = BoxSpec(exchange_url=None if args.no_account else args.exchange_url,
+                   asset=args.asset, panel_port=args.panel_port, kind=BoxKind.DEVELOPMENT,
+                   tier=args.tier)
     box = provision(data, spec, vendor_key, secrets.token_hex(16), credentials,
                     keep_user_pin=True)
     dev_key = make_dev_key(data)
@@ -122,12 +124,12 @@ def run_devbox(args: argparse.Namespace) -> int:
         if not is_provisioned(data):
             provision_devbox(argparse.Namespace(
                 data=data.root, exchange_url=url, panel_port=args.panel_port, asset=args.asset,
-                vendor_dir=args.vendor_dir))
+                vendor_dir=args.vendor_dir, no_account=False, tier=const.DEFAULT_TIER))
         elif not data.panel_cert.exists() or not (data.hsm / DEV_KEY_PIN_FILE).exists():
             raise ProvisioningError(
                 f"{data.root} was provisioned before the panel had its certificate and "
                 f"software key; remove {data.root} and {args.simdata} to provision it again")
-        elif (provisioned_url := devrun.exchange_url(data)) != url:
+        elif (provisioned_url := devrun.exchange_url(data)) not in (url, None):
             raise ProvisioningError(
                 f"{data.root} trades on {provisioned_url}, not {url}; pass its port as --sim-port")
         supervisor = devrun.run_box(data, args.vendor_dir / PUBLIC_FILE)
@@ -161,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
                                help="the asset the box is locked to")
     provision_cmd.add_argument("--vendor-dir", type=Path, default=DEV_VENDOR_DIR,
                                help="the development vendor key folder (created if absent)")
+    provision_cmd.add_argument("--no-account", action="store_true",
+                               help="open no simulator account and add no pair: the owner sets "
+                                    "the box up in the panel's first-run wizard")
+    provision_cmd.add_argument("--tier", default=const.DEFAULT_TIER, choices=sorted(TIERS),
+                               help="the license tier")
     provision_cmd.set_defaults(run_command=provision_devbox)
     run_cmd = commands.add_parser("run", help="start the simulator and the box")
     run_cmd.add_argument("--data", type=Path, required=True, help="the data directory")

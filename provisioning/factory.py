@@ -42,9 +42,13 @@ class ProvisioningError(Exception):
 
 @dataclass(frozen=True)
 class BoxSpec:
-    """What the factory makes: the locked asset, the tier and where the box trades."""
+    """What the factory makes: the locked asset, the tier and where the box trades.
 
-    exchange_url: str
+    With no `exchange_url` the box has no exchange account or pair: its owner adds them in
+    the panel's first-run wizard. A development box trades on the simulator at that URL.
+    """
+
+    exchange_url: str | None
     asset: str = const.DEFAULT_ASSET
     tier: str = const.DEFAULT_TIER
     panel_port: int = const.PANEL_PORT
@@ -145,12 +149,15 @@ def _write_database(path: Path, spec: BoxSpec, credentials: list[ExchangeCredent
         create_schema(db)
         for key, value in _settings(spec).items():
             put_setting(db, key, value)
-        db.table("exchanges").insert({"name": const.EXCHANGE, "ccxt_id": const.EXCHANGE_CCXT_ID,
-                                "api_url": spec.exchange_url})
         db.table("bots").insert_all(
             {"name": bot, "uid": uid, "enabled": 1, "risk": json.dumps(const.RISK_LIMITS)}
             for bot, uid in const.BOT_UIDS.items()
         )
+        db.table("allowlist").insert_all({"cidr": cidr} for cidr in const.ALLOWLIST)
+        if spec.exchange_url is None:
+            return
+        db.table("exchanges").insert({"name": const.EXCHANGE, "ccxt_id": const.EXCHANGE_CCXT_ID,
+                                "api_url": spec.exchange_url})
         db.table("pairs").insert_all(
             {"bot": bot, "exchange": const.EXCHANGE, "symbol": f"{spec.asset}/{quote}",
              "strategy": const.STRATEGY, "params": json.dumps(const.SPREAD_PARAMS)}
@@ -161,7 +168,6 @@ def _write_database(path: Path, spec: BoxSpec, credentials: list[ExchangeCredent
              "api_key": c.api_key}
             for c in credentials
         )
-        db.table("allowlist").insert_all({"cidr": cidr} for cidr in const.ALLOWLIST)
     finally:
         db.close()
 
