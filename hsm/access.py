@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TypeGuard
 
 from hsm.labels import LABEL_RULE, is_label
+
+UID_MAX = 2**32 - 2
+"""The largest uid (2**32 - 1 stands for "no uid" in the kernel's calls)."""
 
 
 class AccessSpecError(ValueError):
@@ -18,9 +22,18 @@ def default_admins() -> frozenset[int]:
     return frozenset({0, os.getuid()})
 
 
+def is_uid(value: object) -> TypeGuard[int]:
+    """Tell whether value is a uid: a whole number from 0 to UID_MAX (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= UID_MAX
+
+
 @dataclass(frozen=True)
 class AccessPolicy:
-    """Labels each uid may use (a uid not listed may use none) and the uids that manage keys."""
+    """Labels each uid may use (a uid not listed may use none) and the uids that manage keys.
+
+    A policy is never changed in place: `granted` and `without_label` return a new one, which
+    the agent swaps in whole, so a request is checked against one policy or the other.
+    """
 
     grants: dict[int, frozenset[str]] = field(default_factory=dict)
     admins: frozenset[int] = field(default_factory=default_admins)
@@ -42,6 +55,16 @@ class AccessPolicy:
     def is_admin(self, uid: int) -> bool:
         """Tell whether uid may import, generate, list, rename and delete keys."""
         return uid in self.admins
+
+    def granted(self, uid: int, label: str) -> AccessPolicy:
+        """Return this policy with uid also allowed to use `label`."""
+        return replace(self, grants={**self.grants,
+                                     uid: self.grants.get(uid, frozenset()) | {label}})
+
+    def without_label(self, label: str) -> AccessPolicy:
+        """Return this policy with `label` granted to no uid (its key is gone or renamed)."""
+        return replace(self, grants={uid: labels - {label} for uid, labels in self.grants.items()
+                                     if labels - {label}})
 
 
 def _parse_entry(entry: str) -> tuple[int, list[str]]:

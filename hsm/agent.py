@@ -5,6 +5,10 @@ outcome — in a flush window at once, and how many there were in all with the w
 counts), every key-management call on its own line, synced before the reply, and successful
 signatures as per-caller, per-label counts written every AUDIT_FLUSH_SECONDS — never one line
 per signature, since bots sign at high volume. No message, signature or secret is written.
+
+The access policy changes at run time only through ops that declare a `policy_change` (grant,
+delete, rename): once such an op succeeds, the agent swaps in the new policy, whole, before
+recording it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pkcs11.exceptions import PKCS11Error
 
 from appliance.ipc import IpcError, Peer
 from appliance.ipc.framing import encode, error_reply, ok_reply, parse_request
-from hsm.access import AccessPolicy
+from hsm.access import AccessPolicy, is_uid
 from hsm.audit import AuditLog, Tally, TallyKey
 from hsm.labels import is_label
 from hsm.ops import Access, Audit, Call, Op
@@ -31,6 +35,9 @@ log = logging.getLogger(__name__)
 
 Reply = bytes | Awaitable[bytes]
 """A framed reply line, or an awaitable of one for an op that waits."""
+
+_RECORD_FIELDS = frozenset({"ts", "event", "uid", "pid", "op", "outcome", "prev"})
+"""Fields an audit record of a request has of its own, whatever the op's arguments."""
 
 
 def _ping(call: Call) -> str:
@@ -108,8 +115,8 @@ class SignerAgent:
         if op.access is Access.GRANTED:
             label = call.needs_label()
             if not self._policy.allows(uid, label):
-                raise IpcError("forbidden", f"uid {uid} may not use key '{label}'; grant it "
-                               "with --allow when starting the signer")
+                raise IpcError("forbidden", f"uid {uid} may not use key '{label}'; an admin "
+                               "grants it (op grant, or --allow when starting the signer)")
 
     async def _settled(self, op: Op, call: Call, pending: Awaitable[Any]) -> Any:
         try:
@@ -126,6 +133,8 @@ class SignerAgent:
             return _frame(error_reply(request_id, exc))
 
     def _succeeded(self, op: Op, call: Call) -> None:
+        if op.policy_change is not None:
+            self._policy = op.policy_change(self._policy, call)
         if op.audit is Audit.COUNTED:
             self._tally.add(TallyKey(call.peer.uid, call.peer.pid, call.op, call.label, "ok"))
         elif op.audit is Audit.EACH:
@@ -139,7 +148,7 @@ class SignerAgent:
 
     def _refused(
         self, peer: Peer, op: str | None, label: str | None, error: IpcError,
-        named: dict[str, str] | None = None,
+        named: dict[str, str | int] | None = None,
     ) -> IpcError:
         """Record a refusal (at once if it is the first of its kind this window) and return it.
 
@@ -159,10 +168,14 @@ def _who(peer: Peer) -> dict[str, int]:
     return {"uid": peer.uid, "pid": peer.pid}
 
 
-def _named_args(op: Op, call: Call) -> dict[str, str]:
-    """Return the op's audited arguments that are valid key labels (nothing else is written)."""
-    return {name: value for name in op.audit_args
-            if is_label(value := call.args.get(name))}
+def _named_args(op: Op, call: Call) -> dict[str, str | int]:
+    """Return the op's audited arguments that are key labels or uids (nothing else is written).
+
+    An argument named like a field of the record itself (`uid`: the caller's) is written as
+    `arg_<name>`, so no argument can stand in for who called or how it ended.
+    """
+    return {f"arg_{name}" if name in _RECORD_FIELDS else name: value for name in op.audit_args
+            if is_label(value := call.args.get(name)) or is_uid(value)}
 
 
 def _as_ipc_error(exc: Exception, op: str) -> IpcError:

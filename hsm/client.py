@@ -22,7 +22,8 @@ class SignerError(Exception):
 
 @dataclass(frozen=True)
 class KeyEntry:
-    """One key the signer lists: its label, kind and, for Ed25519, its public key as PEM."""
+    """One key or credential the signer lists: its label, kind and, for Ed25519, its public key
+    as PEM."""
 
     label: str
     kind: str
@@ -65,6 +66,22 @@ class SignerClient:
     def generate_ed25519(self, label: str) -> str:
         """Generate Ed25519 key `label` on the token; return its public key as PEM (admin)."""
         return _text(self.call("generate_ed25519", label=label), "public_key_pem")
+
+    def import_credential(self, label: str, value: bytes) -> None:
+        """Store an exchange's passphrase in the token as credential `label` (admin uids only)."""
+        self.call("import_credential", label=label, value_b64=_encode(value))
+
+    def read_credential(self, label: str) -> bytes:
+        """Return credential `label`, e.g. the passphrase ccxt sends (granted uids only)."""
+        return _decoded(self.call("read_credential", label=label), "value_b64")
+
+    def grant(self, uid: int, label: str) -> None:
+        """Let `uid` use key or credential `label` from now on (admin uids only).
+
+        The grant lasts until the label is deleted or renamed, or the signer stops: a signer
+        starts with its --allow entries only, so pass the grant there too for the next start.
+        """
+        self.call("grant", uid=uid, label=label)
 
     def list_keys(self) -> list[KeyEntry]:
         """Return the keys on the token (admin uids only)."""

@@ -1,4 +1,5 @@
-"""The token's ops: sign for granted callers, and key management for the admin uids."""
+"""The token's ops: sign and read credentials for granted callers, key management and grants
+for the admin uids."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from appliance.ipc import IpcError
+from hsm.access import AccessPolicy
 from hsm.const import PROTECTED_KEY_LABELS
 from hsm.ops import Access, Audit, Call, Op
-from hsm.token import KeyKind, Token
+from hsm.token import KeyKind, Token, UnknownKey
 
 
 def ed25519_pem(raw: bytes) -> str:
@@ -50,13 +52,18 @@ class TokenOps:
             "sign_hmac": Op(self.sign_hmac, Access.GRANTED, Audit.COUNTED),
             "sign_eddsa": Op(self.sign_eddsa, Access.GRANTED, Audit.COUNTED),
             "public_key": Op(self.public_key, Access.GRANTED, Audit.COUNTED),
+            "read_credential": Op(self.read_credential, Access.GRANTED, Audit.EACH),
         }
         managing = {
             "import_hmac": Op(self.import_hmac, Access.ADMIN, Audit.EACH),
             "generate_ed25519": Op(self.generate_ed25519, Access.ADMIN, Audit.EACH),
+            "import_credential": Op(self.import_credential, Access.ADMIN, Audit.EACH),
             "list_keys": Op(self.list_keys, Access.ADMIN, Audit.EACH),
-            "rename_key": Op(self.rename_key, Access.ADMIN, Audit.EACH, ("label", "new_label")),
-            "delete_key": Op(self.delete_key, Access.ADMIN, Audit.EACH),
+            "rename_key": Op(self.rename_key, Access.ADMIN, Audit.EACH, ("label", "new_label"),
+                             policy_change=_revoked),
+            "delete_key": Op(self.delete_key, Access.ADMIN, Audit.EACH, policy_change=_revoked),
+            "grant": Op(self.grant, Access.ADMIN, Audit.EACH, ("uid", "label"),
+                        policy_change=_granted),
         }
         return {name: replace(op, run=self._when_open(op.run))
                 for name, op in (signing | managing).items()}
@@ -103,6 +110,38 @@ class TokenOps:
             secret[:] = bytes(len(secret))
         return {"label": label, "kind": KeyKind.HMAC}
 
+    def read_credential(self, call: Call) -> dict[str, str]:
+        """Return credential `label` (an exchange passphrase) in base64; never a key's value."""
+        return {"value_b64": base64.b64encode(self._token.read_credential(call.needs_label()))
+                .decode()}
+
+    def import_credential(self, call: Call) -> dict[str, str]:
+        """Store `value_b64` as credential `label`; write it nowhere, keep no reference to it.
+
+        The decoded value is wiped here as import_hmac wipes a secret (see there).
+        """
+        label = call.needs_label()
+        value = bytearray(call.needs_bytes("value_b64"))
+        try:
+            self._token.import_credential(label, value)
+        finally:
+            value[:] = bytes(len(value))
+        return {"label": label, "kind": KeyKind.CREDENTIAL}
+
+    def grant(self, call: Call) -> dict[str, Any]:
+        """Let `uid` use key or credential `label` from now on (see `_granted`).
+
+        The label must be on the token, so a mistyped or deleted label is refused rather than
+        granted to no effect (and to a key someone may later create under it). The grant lives
+        in the running signer only; its next start grants what --allow says.
+        """
+        uid = call.needs_uid()
+        label = _unprotected(call.needs_label(), "granted while the signer runs (--allow only)")
+        if not self._token.has_key(label):
+            raise UnknownKey(f"the token holds no key or credential labelled '{label}'; import "
+                             "or generate it first, then grant it")
+        return {"uid": uid, "label": label}
+
     def generate_ed25519(self, call: Call) -> dict[str, str]:
         """Generate Ed25519 pair `label` on the token and return its public key as PEM."""
         label = call.needs_label()
@@ -110,7 +149,8 @@ class TokenOps:
         return {"label": label, "kind": KeyKind.ED25519, "public_key_pem": ed25519_pem(raw)}
 
     def list_keys(self, call: Call) -> dict[str, list[dict[str, Any]]]:
-        """Return every key's label and kind, with the public key of Ed25519 keys as PEM."""
+        """Return every key's and credential's label and kind, with the public key of Ed25519
+        keys as PEM (never a credential's value)."""
         return {"keys": [
             {"label": info.label, "kind": info.kind,
              "public_key_pem": None if info.public_key is None else ed25519_pem(info.public_key)}
@@ -119,20 +159,35 @@ class TokenOps:
 
     def rename_key(self, call: Call) -> dict[str, str]:
         """Make key `label` go by `new_label`."""
-        label, new_label = _unprotected(call.needs_label()), call.needs_label("new_label")
+        label = _unprotected(call.needs_label(), "renamed or deleted")
+        new_label = call.needs_label("new_label")
         self._token.rename(label, new_label)
         return {"label": new_label}
 
     def delete_key(self, call: Call) -> dict[str, str]:
-        """Destroy key `label`."""
-        label = _unprotected(call.needs_label())
+        """Destroy key or credential `label`."""
+        label = _unprotected(call.needs_label(), "renamed or deleted")
         self._token.delete(label)
         return {"label": label}
 
 
-def _unprotected(label: str) -> str:
-    """Return label unless it is a key the agent must never rename or delete."""
+def _unprotected(label: str, never: str) -> str:
+    """Return label unless it is a key the agent never lets be `never` (renamed, granted...)."""
     if label in PROTECTED_KEY_LABELS:
         raise IpcError("protected_key", f"key '{label}' is bound to the box's license; it is "
-                       "never renamed or deleted")
+                       f"never {never}")
     return label
+
+
+def _granted(policy: AccessPolicy, call: Call) -> AccessPolicy:
+    """Return the policy after a grant: `uid` may use `label` too."""
+    return policy.granted(call.needs_uid(), call.needs_label())
+
+
+def _revoked(policy: AccessPolicy, call: Call) -> AccessPolicy:
+    """Return the policy after `label` was deleted or renamed: no uid may use that label.
+
+    Otherwise a key or credential created later under the label would be usable by the uids
+    granted the old one without anyone granting it.
+    """
+    return policy.without_label(call.needs_label())

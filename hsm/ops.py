@@ -4,7 +4,8 @@ Another module adds ops by handing `SignerAgent(..., extra_ops={"name": Op(...)}
 applies the rate limit, the access rule and the audit to them like to its own. An op's `run`
 takes the `Call` and returns a JSON-able result, or an awaitable of one for an op that waits
 (the caller's connection waits; every other connection goes on). It refuses by raising
-`IpcError(code, message)`; the agent records every refusal.
+`IpcError(code, message)`; the agent records every refusal. An op that changes who may use
+which key says how in `policy_change`; the agent applies it once the op has succeeded.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from appliance.ipc import IpcError, Peer
+from hsm.access import UID_MAX, AccessPolicy, is_uid
 from hsm.labels import LABEL_RULE, is_label
 
 
@@ -27,7 +29,7 @@ class Access(StrEnum):
     """Every caller (the op may still refuse by itself)."""
 
     GRANTED = "granted"
-    """A caller whose uid was granted the key named by the `label` argument (--allow)."""
+    """A caller whose uid was granted the key named by the `label` argument (--allow, grant)."""
 
     ADMIN = "admin"
     """Only the admin uids (--admin): key management."""
@@ -63,6 +65,14 @@ class Call:
             raise IpcError("bad_args", f"args need '{name}': {LABEL_RULE}")
         return value
 
+    def needs_uid(self, name: str = "uid") -> int:
+        """Return argument `name` as a uid, or refuse the call as bad_args."""
+        value = self.args.get(name)
+        if not is_uid(value):
+            raise IpcError("bad_args", f"args need '{name}', a uid: a whole number from 0 to "
+                           f"{UID_MAX}")
+        return value
+
     def needs_bytes(self, name: str) -> bytes:
         """Return argument `name` decoded from base64, or refuse the call as bad_args."""
         encoded = self.args.get(name)
@@ -82,4 +92,8 @@ class Op:
     access: Access
     audit: Audit
     audit_args: tuple[str, ...] = ("label",)
-    """Arguments the audit record names, each only when it is a valid key label."""
+    """Arguments the audit record names, each only when it is a valid key label or a uid (one
+    named like a field of the record, e.g. `uid`, is written as `arg_uid`)."""
+
+    policy_change: Callable[[AccessPolicy, Call], AccessPolicy] | None = None
+    """The access policy after the op succeeded, from the one before (None: unchanged)."""

@@ -1,4 +1,5 @@
-"""The --allow entries decide which uid may use which key label; --admin who manages keys."""
+"""The --allow entries decide which uid may use which key label; --admin who manages keys;
+grants and deletions at run time give a new policy."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 
 import pytest
 
-from hsm.access import AccessPolicy, AccessSpecError
+from hsm.access import UID_MAX, AccessPolicy, AccessSpecError, is_uid
 
 
 def test_a_uid_may_use_only_its_labels() -> None:
@@ -45,3 +46,31 @@ def test_admin_uids_given_replace_the_default() -> None:
     policy = AccessPolicy.parse([], admins=[6000])
     assert policy.admins == frozenset({6000})
     assert not policy.is_admin(0)
+
+
+def test_a_grant_gives_a_new_policy_and_leaves_the_old_one_as_it_was() -> None:
+    before = AccessPolicy.parse(["6111=bot-1.sim.hmac"], admins=[0])
+    after = before.granted(6112, "bot-2.okx.hmac").granted(6111, "bot-1.okx.passphrase")
+    assert after.allows(6112, "bot-2.okx.hmac")
+    assert after.allows(6111, "bot-1.okx.passphrase")
+    assert after.allows(6111, "bot-1.sim.hmac")
+    assert not after.allows(6111, "bot-2.okx.hmac")
+    assert after.admins == frozenset({0})
+    assert before.grants == {6111: frozenset({"bot-1.sim.hmac"})}
+
+
+def test_a_label_taken_away_is_granted_to_no_uid() -> None:
+    policy = AccessPolicy.parse(["6111=shared,bot-1.sim.hmac", "6112=shared"], admins=[0])
+    after = policy.without_label("shared")
+    assert not after.allows(6111, "shared")
+    assert not after.allows(6112, "shared")
+    assert after.allows(6111, "bot-1.sim.hmac")
+    assert after.grants == {6111: frozenset({"bot-1.sim.hmac"})}
+    assert policy.allows(6112, "shared")
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (0, True), (6111, True), (UID_MAX, True), (UID_MAX + 1, False), (-1, False),
+    (True, False), ("6111", False), (6111.0, False), (None, False)])
+def test_a_uid_is_a_whole_number_in_the_kernels_range(value: object, expected: bool) -> None:
+    assert is_uid(value) is expected

@@ -138,6 +138,8 @@ def test_signatures_are_counted_not_written_one_by_one(bench: Bench) -> None:
     ("list_keys", {}),
     ("rename_key", {"label": "bot-1.sim.hmac", "new_label": "bot-9.sim.hmac"}),
     ("delete_key", {"label": "bot-1.sim.hmac"}),
+    ("import_credential", {"label": "bot-9.okx.passphrase", "value_b64": b64(NEW_SECRET)}),
+    ("grant", {"uid": 6111, "label": "device"}),
 ])
 def test_key_management_is_refused_to_other_uids_and_recorded(
     bench: Bench, op: str, args: dict[str, Any]
@@ -190,10 +192,10 @@ def test_keys_are_listed_renamed_and_deleted(bench: Bench) -> None:
     assert base64.b64decode(mac["mac_b64"]) == hmac.new(SECRET, b"", hashlib.sha256).digest()
     agent.call("delete_key", {"label": "bot-2.sim.hmac"}, SUPERVISOR)
     assert refused(bench, "sign_hmac", {"label": "bot-2.sim.hmac", "message_b64": ""},
-                   BOT_2) == "unknown_key"
+                   BOT_2) == "forbidden"
     assert [(r["op"], r.get("new_label"), r["outcome"]) for r in bench.records()] == [
         ("list_keys", None, "ok"), ("rename_key", "bot-2.sim.hmac", "ok"),
-        ("delete_key", None, "ok"), ("sign_hmac", None, "unknown_key")]
+        ("delete_key", None, "ok"), ("sign_hmac", None, "forbidden")]
     assert verify_audit(bench.audit.path) == 4
 
 
@@ -304,8 +306,10 @@ json_values = st.recursive(
 @settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(op=st.sampled_from(["sign_hmac", "sign_eddsa", "public_key", "import_hmac",
-                           "generate_ed25519", "list_keys", "rename_key", "delete_key"]),
-       args=st.dictionaries(st.sampled_from(["label", "message_b64", "secret_b64", "new_label"]),
+                           "generate_ed25519", "list_keys", "rename_key", "delete_key", "grant",
+                           "import_credential", "read_credential"]),
+       args=st.dictionaries(st.sampled_from(["label", "message_b64", "secret_b64", "new_label",
+                                             "uid", "value_b64"]),
                             json_values, max_size=4))
 def test_any_args_to_any_op_get_a_result_or_a_reasoned_refusal(
     bench: Bench, op: str, args: dict[str, Any]
@@ -316,3 +320,152 @@ def test_any_args_to_any_op_get_a_result_or_a_reasoned_refusal(
         assert exc.code in {"bad_args", "forbidden", "unknown_key", "key_exists",
                             "protected_key", "token_failed"}
     bench.clock.now += 1
+
+
+PASSPHRASE = b"okx passphrase typed by the owner: hunter2-unique"
+
+
+def ask(bench: Bench, op: str, args: dict[str, Any], peer: Peer) -> Any:
+    """Return the agent's result a second after the last call (within every rate limit)."""
+    bench.clock.now += 1
+    return bench.agent.call(op, args, peer)
+
+
+def outcome(bench: Bench, op: str, args: dict[str, Any], peer: Peer) -> str:
+    """Return 'ok' when the agent answers the call, else its error code."""
+    try:
+        ask(bench, op, args, peer)
+    except IpcError as exc:
+        return exc.code
+    return "ok"
+
+
+def sign_as(bench: Bench, peer: Peer, label: str) -> str:
+    """Return 'ok' when peer gets an HMAC under label, else the error code."""
+    return outcome(bench, "sign_hmac", {"label": label, "message_b64": b64(b"m")}, peer)
+
+
+def test_a_grant_lets_a_uid_use_a_new_key_in_the_running_agent(bench: Bench) -> None:
+    ask(bench, "import_hmac", {"label": "bot-2.okx.hmac", "secret_b64": b64(NEW_SECRET)},
+        SUPERVISOR)
+    assert sign_as(bench, BOT_2, "bot-2.okx.hmac") == "forbidden"
+    result = ask(bench, "grant", {"uid": 6112, "label": "bot-2.okx.hmac"}, SUPERVISOR)
+    assert result == {"uid": 6112, "label": "bot-2.okx.hmac"}
+    assert sign_as(bench, BOT_2, "bot-2.okx.hmac") == "ok"
+    assert sign_as(bench, BOT_2, "bot-2.sim.hmac") == "unknown_key"
+    assert sign_as(bench, BOT_1, "bot-2.okx.hmac") == "forbidden"
+    assert sign_as(bench, BOT_1, "bot-1.sim.hmac") == "ok"
+    grant = next(r for r in bench.records() if r["op"] == "grant")
+    assert {k: grant[k] for k in ("event", "uid", "pid", "op", "arg_uid", "label", "outcome")} \
+        == {"event": "request", "uid": 0, "pid": 1, "op": "grant", "arg_uid": 6112,
+            "label": "bot-2.okx.hmac", "outcome": "ok"}
+
+
+@pytest.mark.parametrize(("args", "code"), [
+    ({"uid": 6112, "label": "bot-2.okx.hmac"}, "unknown_key"),
+    ({"uid": 6112, "label": "device"}, "protected_key"),
+    ({"uid": 6112, "label": "bad label"}, "bad_args"),
+    ({"uid": -1, "label": "bot-1.sim.hmac"}, "bad_args"),
+    ({"uid": "6112", "label": "bot-1.sim.hmac"}, "bad_args"),
+    ({"uid": True, "label": "bot-1.sim.hmac"}, "bad_args"),
+    ({"uid": 2**32, "label": "bot-1.sim.hmac"}, "bad_args"),
+    ({"label": "bot-1.sim.hmac"}, "bad_args"),
+])
+def test_a_grant_of_what_the_token_lacks_or_protects_is_refused(
+    bench: Bench, args: dict[str, Any], code: str
+) -> None:
+    assert outcome(bench, "grant", args, SUPERVISOR) == code
+    (record,) = bench.records()
+    assert (record["uid"], record["op"], record["outcome"]) == (0, "grant", code)
+    assert sign_as(bench, BOT_2, "bot-1.sim.hmac") == "forbidden"
+    assert outcome(bench, "sign_eddsa", {"label": "device", "message_b64": ""}, BOT_2) == \
+        "forbidden"
+
+
+def test_a_grant_asked_by_a_uid_not_admin_changes_nothing(bench: Bench) -> None:
+    assert outcome(bench, "grant", {"uid": 6112, "label": "bot-1.sim.hmac"}, BOT_2) == "forbidden"
+    assert outcome(bench, "grant", {"uid": 6111, "label": "device"}, BOT_1) == "forbidden"
+    assert sign_as(bench, BOT_2, "bot-1.sim.hmac") == "forbidden"
+    assert outcome(bench, "sign_eddsa", {"label": "device", "message_b64": ""}, BOT_1) == \
+        "forbidden"
+    assert [(r["uid"], r["arg_uid"], r["outcome"]) for r in bench.records()
+            if r["op"] == "grant"] == [(6112, 6112, "forbidden"), (6111, 6111, "forbidden")]
+
+
+@pytest.mark.parametrize("how", ["delete_key", "rename_key"])
+def test_a_label_deleted_or_renamed_is_not_granted_to_its_next_key(bench: Bench, how: str) -> None:
+    ask(bench, "import_hmac", {"label": "bot-2.okx.hmac", "secret_b64": b64(NEW_SECRET)},
+        SUPERVISOR)
+    ask(bench, "grant", {"uid": 6112, "label": "bot-2.okx.hmac"}, SUPERVISOR)
+    assert sign_as(bench, BOT_2, "bot-2.okx.hmac") == "ok"
+    ask(bench, how, {"label": "bot-2.okx.hmac", "new_label": "bot-2.okx.old"}, SUPERVISOR)
+    ask(bench, "import_hmac", {"label": "bot-2.okx.hmac", "secret_b64": b64(SECRET)}, SUPERVISOR)
+    assert sign_as(bench, BOT_2, "bot-2.okx.hmac") == "forbidden"
+
+
+def test_a_deleted_label_granted_at_start_is_dropped_too(bench: Bench) -> None:
+    ask(bench, "delete_key", {"label": "bot-1.sim.hmac"}, SUPERVISOR)
+    ask(bench, "import_hmac", {"label": "bot-1.sim.hmac", "secret_b64": b64(SECRET)}, SUPERVISOR)
+    assert sign_as(bench, BOT_1, "bot-1.sim.hmac") == "forbidden"
+    assert ask(bench, "public_key", {"label": "bot-1.sim.ed25519"}, BOT_1)["public_key_pem"]
+
+
+def test_a_failed_delete_keeps_the_grant(bench: Bench) -> None:
+    assert outcome(bench, "delete_key", {"label": "bot-2.sim.hmac"}, SUPERVISOR) == "unknown_key"
+    ask(bench, "import_hmac", {"label": "bot-2.sim.hmac", "secret_b64": b64(SECRET)},
+        SUPERVISOR)
+    assert sign_as(bench, BOT_2, "bot-2.sim.hmac") == "ok"
+
+
+def test_a_credential_goes_in_and_only_its_granted_uid_reads_it(bench: Bench) -> None:
+    label = "bot-2.okx.passphrase"
+    result = ask(bench, "import_credential", {"label": label, "value_b64": b64(PASSPHRASE)},
+                 SUPERVISOR)
+    assert result == {"label": label, "kind": "credential"}
+    assert outcome(bench, "read_credential", {"label": label}, BOT_2) == "forbidden"
+    ask(bench, "grant", {"uid": 6112, "label": label}, SUPERVISOR)
+    read = ask(bench, "read_credential", {"label": label}, BOT_2)
+    assert read == {"value_b64": b64(PASSPHRASE)}
+    assert outcome(bench, "read_credential", {"label": label}, BOT_1) == "forbidden"
+    assert outcome(bench, "read_credential", {"label": label}, SUPERVISOR) == "forbidden"
+    assert outcome(bench, "sign_hmac", {"label": label, "message_b64": ""}, BOT_2) == \
+        "unknown_key"
+    listed = ask(bench, "list_keys", {}, SUPERVISOR)["keys"]
+    assert {"label": label, "kind": "credential", "public_key_pem": None} in listed
+    ask(bench, "delete_key", {"label": label}, SUPERVISOR)
+    assert outcome(bench, "read_credential", {"label": label}, BOT_2) == "forbidden"
+    assert label not in [k["label"] for k in ask(bench, "list_keys", {}, SUPERVISOR)["keys"]]
+    bench.agent.flush()
+    assert [(r.get("op"), r["outcome"]) for r in bench.records()[:5]] == [
+        ("import_credential", "ok"), ("read_credential", "forbidden"), ("grant", "ok"),
+        ("read_credential", "ok"), ("read_credential", "forbidden")]
+    written = bench.audit.path.read_bytes()
+    assert PASSPHRASE not in written
+    assert b64(PASSPHRASE).encode() not in written
+    assert verify_audit(bench.audit.path) == len(bench.records())
+
+
+def test_a_keys_label_is_never_read_as_a_credential(bench: Bench) -> None:
+    assert outcome(bench, "read_credential", {"label": "bot-1.sim.hmac"}, BOT_1) == "unknown_key"
+    assert outcome(bench, "read_credential", {"label": "bot-1.sim.ed25519"}, BOT_1) == \
+        "unknown_key"
+    assert [(r["op"], r["label"], r["outcome"]) for r in bench.records()] == [
+        ("read_credential", "bot-1.sim.hmac", "unknown_key"),
+        ("read_credential", "bot-1.sim.ed25519", "unknown_key")]
+
+
+@pytest.mark.parametrize(("args", "code"), [
+    ({"label": "bot-9.okx.passphrase", "value_b64": ""}, "token_failed"),
+    ({"label": "bot-9.okx.passphrase", "value_b64": "%%%"}, "bad_args"),
+    ({"label": "bot-9.okx.passphrase"}, "bad_args"),
+    ({"label": "bot 9", "value_b64": b64(PASSPHRASE)}, "bad_args"),
+    ({"label": "bot-1.sim.hmac", "value_b64": b64(PASSPHRASE)}, "key_exists"),
+])
+def test_a_bad_credential_import_says_why_and_writes_no_value(
+    bench: Bench, args: dict[str, Any], code: str
+) -> None:
+    assert outcome(bench, "import_credential", args, SUPERVISOR) == code
+    (record,) = bench.records()
+    assert record["outcome"] == code
+    assert PASSPHRASE not in bench.audit.path.read_bytes()
+    assert b64(PASSPHRASE).encode() not in bench.audit.path.read_bytes()
