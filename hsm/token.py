@@ -5,6 +5,12 @@ they were not made for; that freezes their label too. A key is therefore known b
 its label when created, or the name a rename gave it, kept on the token as a small data
 object (application NAME_APPLICATION, label = the new name, value = the key's `ID`).
 
+A credential is a secret an exchange wants sent as it is (a passphrase): the bot reads it
+back, so it cannot be a sensitive key. It is a private data object on the token (application
+CREDENTIAL_APPLICATION), readable only in a logged-in session, frozen and not copyable;
+SoftHSM2 stores it encrypted with the token's key. Credentials share the keys' names: one
+label names one key or one credential.
+
 A process holds one `Token` at a time: closing it finalises the PKCS#11 module, so the
 next `Token.open` reads the module's configuration afresh (SoftHSM2's `SOFTHSM2_CONF`).
 """
@@ -44,9 +50,13 @@ KEY_ID_BYTES = 16
 NAME_APPLICATION = "mmbox key name"
 """The application of the data objects that hold renamed keys' names."""
 
+CREDENTIAL_APPLICATION = "mmbox credential"
+"""The application of the data objects that hold credentials (exchange passphrases)."""
+
 _KEY_CLASSES = (ObjectClass.SECRET_KEY, ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY)
 _HMAC_TYPES = frozenset({KeyType.GENERIC_SECRET, KeyType.SHA256_HMAC})
 _NAME_RECORD = {Attribute.CLASS: ObjectClass.DATA, Attribute.APPLICATION: NAME_APPLICATION}
+_CREDENTIAL = {Attribute.CLASS: ObjectClass.DATA, Attribute.APPLICATION: CREDENTIAL_APPLICATION}
 _FROZEN = {
     Attribute.TOKEN: True,
     Attribute.PRIVATE: True,
@@ -65,6 +75,7 @@ class KeyKind(StrEnum):
 
     HMAC = "hmac"
     ED25519 = "ed25519"
+    CREDENTIAL = "credential"
     OTHER = "other"
 
 
@@ -90,7 +101,7 @@ class WrongPin(TokenError):
 
 
 class UnknownKey(TokenError):
-    """The token holds no key of that kind under that label."""
+    """The token holds no key (or credential) of that kind under that label."""
 
 
 class KeyExists(TokenError):
@@ -99,7 +110,7 @@ class KeyExists(TokenError):
 
 @dataclass(frozen=True)
 class _Named:
-    """A key object on the token and the name it goes by."""
+    """A key or credential object on the token and the name it goes by."""
 
     name: str
     kind: KeyKind
@@ -193,6 +204,36 @@ class Token:
         self._keys.clear()
         return raw_ed25519(public[Attribute.EC_POINT])
 
+    def import_credential(self, label: str, value: bytes | bytearray) -> None:
+        """Store a credential (an exchange passphrase) as a private, frozen data object.
+
+        Wiping `value` is the caller's part (the PKCS#11 binding copies it into bytes of its
+        own, which Python frees but cannot wipe).
+        """
+        if not value:
+            raise TokenError(f"the credential for '{label}' is empty; copy it again from the "
+                             "exchange")
+        self._refuse_existing(label)
+        self._session.create_object({
+            **_CREDENTIAL,
+            Attribute.TOKEN: True,
+            Attribute.PRIVATE: True,
+            Attribute.MODIFIABLE: False,
+            Attribute.COPYABLE: False,
+            Attribute.LABEL: label,
+            Attribute.VALUE: value,
+        })
+
+    def read_credential(self, label: str) -> bytes:
+        """Return the value of credential `label`; a key's value is never read."""
+        records = list(self._session.get_objects({**_CREDENTIAL, Attribute.LABEL: label}))
+        if records:
+            return bytes(records[0][Attribute.VALUE])
+        if self.has_key(label):
+            raise UnknownKey(f"'{label}' is a key, not a credential: a key's value never "
+                             "leaves the token")
+        raise UnknownKey(f"the token holds no credential labelled '{label}'")
+
     def sign_hmac(self, label: str, message: bytes) -> bytes:
         """Return HMAC-SHA256 of message under the secret key `label`."""
         key = self._key(label, ObjectClass.SECRET_KEY, KeyKind.HMAC, "HMAC")
@@ -209,15 +250,16 @@ class Token:
         return raw_ed25519(key[Attribute.EC_POINT])
 
     def has_key(self, label: str) -> bool:
-        """Tell whether any key on the token goes by `label`."""
+        """Tell whether any key or credential on the token goes by `label`."""
         return label in self.labels()
 
     def labels(self) -> list[str]:
-        """Return the names of the keys on the token, sorted, each once."""
+        """Return the names of the keys and credentials on the token, sorted, each once."""
         return sorted({named.name for named in self._named()})
 
     def key_infos(self) -> list[KeyInfo]:
-        """Return every key on the token by name and kind, with Ed25519 public keys."""
+        """Return every key and credential on the token by name and kind (no value), with
+        Ed25519 public keys."""
         found: dict[tuple[str, KeyKind], KeyInfo] = {}
         for named in self._named():
             public = None
@@ -231,6 +273,9 @@ class Token:
     def rename(self, label: str, new_label: str) -> None:
         """Make the key `label` go by `new_label` (both halves of a pair)."""
         keys = self._named_as(label)
+        if any(named.kind is KeyKind.CREDENTIAL for named in keys):
+            raise TokenError(f"credential '{label}' cannot be renamed; import it again under "
+                             "the new label, then delete this one")
         self._refuse_existing(new_label)
         key_ids = {named.key_id for named in keys}
         if len(key_ids) != 1 or b"" in key_ids:
@@ -245,7 +290,7 @@ class Token:
         self._keys.clear()
 
     def delete(self, label: str) -> None:
-        """Destroy the key `label` (both halves of a pair) and its name."""
+        """Destroy the key `label` (both halves of a pair) and its name, or credential `label`."""
         for named in self._named_as(label):
             if named.key_id:
                 self._forget_names(named.key_id)
@@ -265,11 +310,11 @@ class Token:
     def _named_as(self, label: str) -> list[_Named]:
         keys = [named for named in self._named() if named.name == label]
         if not keys:
-            raise UnknownKey(f"the token holds no key labelled '{label}'")
+            raise UnknownKey(f"the token holds no key or credential labelled '{label}'")
         return keys
 
     def _named(self) -> Iterator[_Named]:
-        """Yield every key object on the token with the name it goes by."""
+        """Yield every key and credential object on the token with the name it goes by."""
         names = {bytes(record[Attribute.VALUE]): str(record[Attribute.LABEL])
                  for record in self._session.get_objects(_NAME_RECORD)}
         for object_class in _KEY_CLASSES:
@@ -278,6 +323,9 @@ class Token:
                 name = names.get(key_id) if key_id else None
                 yield _Named(name or str(key[Attribute.LABEL]), _kind(object_class, key),
                              object_class, key_id, key)
+        for record in self._session.get_objects(_CREDENTIAL):
+            yield _Named(str(record[Attribute.LABEL]), KeyKind.CREDENTIAL, ObjectClass.DATA, b"",
+                         record)
 
     def _forget_names(self, key_id: bytes) -> None:
         for record in list(self._session.get_objects({**_NAME_RECORD, Attribute.VALUE: key_id})):
@@ -285,7 +333,7 @@ class Token:
 
     def _refuse_existing(self, label: str) -> None:
         if self.has_key(label):
-            raise KeyExists(f"the token already holds a key labelled '{label}'; "
+            raise KeyExists(f"the token already holds a key or credential labelled '{label}'; "
                             "choose another label")
 
 

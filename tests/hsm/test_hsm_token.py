@@ -17,7 +17,7 @@ from pkcs11.exceptions import AttributeSensitive, KeyUnextractable, PKCS11Error
 
 from appliance.datadir import DataDir
 from hsm.const import DEFAULT_TOKEN_LABEL
-from hsm.softhsm import SOFTHSM_MODULE
+from hsm.softhsm import SOFTHSM_MODULE, token_dir
 from hsm.token import (
     KeyExists,
     KeyInfo,
@@ -247,3 +247,92 @@ def test_wrong_pin_is_refused(data: DataDir) -> None:
 def test_unknown_token_label_is_refused(data: DataDir, user_pin: str) -> None:
     with pytest.raises(TokenNotFound, match="no token labelled 'other'"):
         Token.open(SOFTHSM_MODULE, "other", user_pin)
+
+
+PASSPHRASE = b"okx-passphrase: Tr0ub4dor&3 unique-marker"
+
+
+def test_a_credential_reads_back_as_stored_and_outlives_the_session(
+    token: Token, user_pin: str
+) -> None:
+    token.import_credential("bot-1.okx.passphrase", bytearray(PASSPHRASE))
+    assert token.read_credential("bot-1.okx.passphrase") == PASSPHRASE
+    token.close()
+    with Token.open(SOFTHSM_MODULE, DEFAULT_TOKEN_LABEL, user_pin) as again:
+        assert again.read_credential("bot-1.okx.passphrase") == PASSPHRASE
+        assert again.key_infos() == [KeyInfo("bot-1.okx.passphrase", KeyKind.CREDENTIAL)]
+
+
+def test_a_credential_is_private_frozen_and_not_kept_in_clear(
+    token: Token, data: DataDir, user_pin: str
+) -> None:
+    token.import_credential("bot-1.okx.passphrase", PASSPHRASE)
+    token.close()
+    stored = [path for path in token_dir(data).rglob("*") if path.is_file()]
+    assert stored
+    for path in stored:
+        assert PASSPHRASE not in path.read_bytes(), path
+    library = pkcs11.lib(SOFTHSM_MODULE)
+    try:
+        slot = library.get_token(token_label=DEFAULT_TOKEN_LABEL)
+        with slot.open() as public_session:
+            assert list(public_session.get_objects({Attribute.CLASS: ObjectClass.DATA})) == []
+        with slot.open(rw=True, user_pin=user_pin) as session:
+            (record,) = session.get_objects({Attribute.CLASS: ObjectClass.DATA})
+            assert (record[Attribute.PRIVATE], record[Attribute.TOKEN]) == (True, True)
+            for attribute, value in [(Attribute.VALUE, b"changed"), (Attribute.LABEL, "other"),
+                                     (Attribute.PRIVATE, False)]:
+                with pytest.raises(PKCS11Error):
+                    record[attribute] = value
+            with pytest.raises(PKCS11Error):
+                record.copy({Attribute.PRIVATE: False})
+            assert bytes(record[Attribute.VALUE]) == PASSPHRASE
+    finally:
+        library.finalize()
+
+
+def test_a_key_label_is_never_read_as_a_credential(token: Token) -> None:
+    token.import_hmac("bot-1.okx.hmac", SECRET)
+    with pytest.raises(UnknownKey, match="is a key, not a credential"):
+        token.read_credential("bot-1.okx.hmac")
+    with pytest.raises(UnknownKey, match="no credential labelled 'absent'"):
+        token.read_credential("absent")
+
+
+def test_a_credential_is_no_key(token: Token) -> None:
+    token.import_credential("bot-1.okx.passphrase", PASSPHRASE)
+    with pytest.raises(UnknownKey):
+        token.sign_hmac("bot-1.okx.passphrase", b"m")
+    with pytest.raises(UnknownKey):
+        token.public_key("bot-1.okx.passphrase")
+
+
+def test_keys_and_credentials_share_one_set_of_labels(token: Token) -> None:
+    token.import_hmac("k", SECRET)
+    token.import_credential("c", PASSPHRASE)
+    assert token.labels() == ["c", "k"]
+    with pytest.raises(KeyExists):
+        token.import_credential("k", PASSPHRASE)
+    with pytest.raises(KeyExists):
+        token.import_hmac("c", SECRET)
+    with pytest.raises(KeyExists):
+        token.rename("k", "c")
+    with pytest.raises(KeyExists):
+        token.import_credential("c", b"another value")
+    assert token.read_credential("c") == PASSPHRASE
+
+
+def test_a_credential_is_deleted_but_not_renamed(token: Token) -> None:
+    token.import_credential("c", PASSPHRASE)
+    with pytest.raises(TokenError, match="cannot be renamed; import it again"):
+        token.rename("c", "d")
+    token.delete("c")
+    assert token.labels() == []
+    with pytest.raises(UnknownKey):
+        token.read_credential("c")
+
+
+def test_an_empty_credential_is_refused(token: Token) -> None:
+    with pytest.raises(TokenError, match="empty"):
+        token.import_credential("c", b"")
+    assert not token.has_key("c")
