@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -202,6 +202,42 @@ def test_the_supervisor_manages_keys_through_the_agent(signer: RunningSigner) ->
                    ("list_keys", "ok"), ("delete_key", "ok"), ("list_keys", "ok")]
 
 
+def refusal(ask: Callable[[], object]) -> str:
+    """Return the error code the signer refuses a client call with."""
+    with pytest.raises(SignerError) as refused:
+        ask()
+    return refused.value.code
+
+
+def test_the_supervisor_adds_an_account_to_the_running_signer(signer: RunningSigner) -> None:
+    client, uid = signer.client, os.getuid()
+    passphrase = b"the account's OKX passphrase, never written"
+    client.import_hmac("bot-3.okx.hmac", OTHER_SECRET)
+    client.import_credential("bot-3.okx.passphrase", passphrase)
+    assert refusal(lambda: client.sign_hmac("bot-3.okx.hmac", b"m")) == "forbidden"
+    assert refusal(lambda: client.read_credential("bot-3.okx.passphrase")) == "forbidden"
+    client.grant(uid, "bot-3.okx.hmac")
+    client.grant(uid, "bot-3.okx.passphrase")
+    assert client.sign_hmac("bot-3.okx.hmac", b"m") == hmac.new(
+        OTHER_SECRET, b"m", hashlib.sha256).digest()
+    assert client.read_credential("bot-3.okx.passphrase") == passphrase
+    listed = {(k.label, k.kind, k.public_key_pem) for k in client.list_keys()}
+    assert ("bot-3.okx.passphrase", "credential", None) in listed
+    assert refusal(lambda: client.grant(uid, "bot-4.okx.hmac")) == "unknown_key"
+    assert refusal(lambda: client.read_credential("bot-1.sim.hmac")) == "unknown_key"
+    client.delete_key("bot-3.okx.passphrase")
+    client.import_credential("bot-3.okx.passphrase", b"a later account's passphrase")
+    assert refusal(lambda: client.read_credential("bot-3.okx.passphrase")) == "forbidden"
+    assert stop(signer.process) == 0
+    written = (signer.data.hsm / "audit.log").read_bytes() + signer.log.read_bytes()
+    for secret in (passphrase, b"a later account's passphrase", OTHER_SECRET):
+        assert secret not in written
+        assert base64.b64encode(secret) not in written
+    grants = [(r["uid"], r["arg_uid"], r["label"]) for r in audit_records(signer.data)
+              if r.get("op") == "grant" and r["outcome"] == "ok"]
+    assert grants == [(uid, uid, "bot-3.okx.hmac"), (uid, uid, "bot-3.okx.passphrase")]
+
+
 def test_key_management_is_refused_to_a_uid_not_admin(
     token: Token, data: DataDir, user_pin: str, tmp_path: Path
 ) -> None:
@@ -211,14 +247,16 @@ def test_key_management_is_refused_to_a_uid_not_admin(
     try:
         for call in (lambda: running.client.import_hmac("bot-9.sim.hmac", b"s" * 32),
                      running.client.list_keys,
-                     lambda: running.client.delete_key("bot-1.sim.hmac")):
+                     lambda: running.client.delete_key("bot-1.sim.hmac"),
+                     lambda: running.client.grant(os.getuid(), "bot-2.sim.hmac"),
+                     lambda: running.client.import_credential("bot-9.okx.passphrase", b"p")):
             with pytest.raises(SignerError) as refused:
                 call()
             assert refused.value.code == "forbidden"
     finally:
         stop(running.process)
     refusals = [r["op"] for r in audit_records(data) if r["event"] == "refusal"]
-    assert refusals == ["import_hmac", "list_keys", "delete_key"]
+    assert refusals == ["import_hmac", "list_keys", "delete_key", "grant", "import_credential"]
 
 
 def test_a_caller_over_its_rate_is_told_so(
