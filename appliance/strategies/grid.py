@@ -56,7 +56,8 @@ class GridParams(BaseModel):
             raise ValueError(
                 "give exactly one of step_bps (a fixed spacing) and volatility_bps "
                 "(a spacing of volatility_multiple times the volatility)")
-        if self.step_bps is not None and "volatility_multiple" in self.model_fields_set:
+        if self.step_bps is not None and self.volatility_multiple != 1:
+            # Not "was it given": stored settings carry every field, the default included.
             raise ValueError("volatility_multiple applies to volatility_bps only; drop it "
                              "or give volatility_bps instead of step_bps")
         reach = self.levels * self.spacing_bps

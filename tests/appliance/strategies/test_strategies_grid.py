@@ -171,3 +171,10 @@ def test_invalid_spacing_is_refused_with_what_to_change(
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         GridParams.model_validate({"levels": 20, "order_size": "1", **fields})
+
+
+def test_a_fixed_spacing_reads_back_as_it_was_stored() -> None:
+    """Stored settings carry every field, the default volatility_multiple included."""
+    stored = GridParams(levels=5, order_size=Decimal(1), step_bps=Decimal(10)).model_dump(
+        mode="json")
+    assert GridParams.model_validate(stored).step_bps == 10
