@@ -32,6 +32,7 @@ class AccessView:
             ui.label("MMBox").classes("text-h6")
             ui.label("Access").classes("text-subtitle1 text-blue-grey-2")
             ui.link("Dashboard", "/").classes("text-white")
+            ui.link("Settings", "/settings").classes("text-white")
             ui.space()
             ui.label(f"{admin.identity.name} ({admin.identity.role})").classes("text-body2")
             ui.html(LOGOUT_FORM)
