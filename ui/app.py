@@ -15,12 +15,15 @@ from appliance.datadir import DataDir
 from ui.api import api_router, error_response
 from ui.api_access import access_router
 from ui.api_config import config_router
+from ui.api_exchanges import exchanges_router
 from ui.auth.guard import AuthGuard
 from ui.headers import SecurityHeaders
 from ui.ip_guard import Allowlist, IpGuard
 from ui.pages.access import add_access
 from ui.pages.dashboard import add_dashboard
+from ui.pages.exchanges import add_exchanges
 from ui.pages.login import login_router
+from ui.pages.settings import add_settings
 from ui.pages.system import add_system
 from ui.panel import Panel
 
@@ -54,10 +57,12 @@ def build_panel(datadir: DataDir, *, development: bool = False) -> Panel:
     app.add_middleware(IpGuard, allowlist=Allowlist(datadir.appliance_db))
     app.add_middleware(SecurityHeaders)
     include(login_router(panel), api_router(panel), access_router(panel),
-            config_router(panel), docs_router())
+            config_router(panel), exchanges_router(panel), docs_router())
     add_dashboard(panel)
     add_system(panel, datadir)
     add_access(panel)
+    add_exchanges(panel)
+    add_settings(panel)
     app.on_startup(lambda: background_tasks.create(panel.watch.run(), name="session watch"))
     return panel
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -15,6 +16,7 @@ from nicegui.testing.user import User
 
 from appliance.datadir import DataDir
 from appliance.ipc import IpcError, Peer
+from appliance.license import TIERS, Limits
 from appliance.risk.const import SymbolState, TripKind
 from appliance.store import access
 from appliance.store.access import ApiToken, Role, TokenScope
@@ -33,7 +35,9 @@ from appliance.store.events import (
 )
 from appliance.supervisor.access import AccessOps
 from appliance.supervisor.config_ops import ConfigOps
+from appliance.supervisor.exchange_ops import ExchangeOps
 from appliance.vocabulary import Side
+from hsm.client import SignerClient
 from hsm.enrol import fingerprint, public_pem
 from ui.auth.tokens import NewToken, new_token
 
@@ -196,17 +200,24 @@ class ControlServer:
     states: dict[str, SymbolState] = field(
         default_factory=lambda: {"MTS/USDT": SymbolState.ACTIVE})
 
+    limits: Limits = field(default_factory=lambda: TIERS["pro"])
+    """The license's tier, which caps the exchanges."""
+
     _access: dict[str, Any] | None = None
 
     def access_ops(self) -> dict[str, Any]:
-        """Return the supervisor's own access and config ops on the box's appliance.db.
+        """Return the supervisor's own access, config and exchange ops on the box's appliance.db.
 
         The bots of this box run no process: a change reaches them as it reaches a stopped bot.
+        The exchange ops reach the signer on the box's signer.sock (a test that adds accounts
+        runs one) and grant keys to this process's uid, as a supervisor without root does.
         """
         if self._access is None:
             db = open_writer(self.datadir.appliance_db)
+            exchanges = ExchangeOps(db, self.ask_bot, SignerClient(self.datadir.signer_sock),
+                                    self.limits, "MTS", lambda bot: os.getuid(), os.getuid())
             self._access = {**AccessOps(db, USER_CAP).table(),
-                            **ConfigOps(db, self.ask_bot).table()}
+                            **ConfigOps(db, self.ask_bot).table(), **exchanges.table()}
         return self._access
 
     async def ask_bot(self, bot: str, op: str, args: dict[str, Any]) -> Any:

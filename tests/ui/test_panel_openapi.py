@@ -58,6 +58,10 @@ OPERATIONS = {
     ("GET", "/api/bots/{name}/pairs/{exchange}/{base}/{quote}/history"),
     ("GET", "/api/bots/{name}/risk"), ("PUT", "/api/bots/{name}/risk"),
     ("GET", "/api/bots/{name}/risk/history"), ("POST", "/api/config/versions/{version_id}/restore"),
+    ("GET", "/api/exchanges/catalog"), ("GET", "/api/exchanges"), ("POST", "/api/exchanges/test"),
+    ("POST", "/api/exchanges"), ("POST", "/api/exchanges/keys"),
+    ("DELETE", "/api/exchanges/{name}/{bot}"), ("POST", "/api/bots/{name}/pairs"),
+    ("DELETE", "/api/bots/{name}/pairs/{exchange}/{base}/{quote}"),
 }
 """Every REST route; the login, logout and unlock forms are the browser's, not the API's."""
 
@@ -208,7 +212,9 @@ async def test_the_schema_declares_every_rest_route_its_answers_and_its_errors(
     assert bodies == {("POST", "/api/bots/{name}/symbols/{action}"), ("POST", "/api/users"),
                       ("POST", "/api/tokens"), ("PUT", "/api/allowlist"),
                       ("PUT", "/api/bots/{name}/pairs/{exchange}/{base}/{quote}/settings"),
-                      ("PUT", "/api/bots/{name}/risk")}
+                      ("PUT", "/api/bots/{name}/risk"), ("POST", "/api/exchanges/test"),
+                      ("POST", "/api/exchanges"), ("POST", "/api/exchanges/keys"),
+                      ("POST", "/api/bots/{name}/pairs")}
     assert all("422" in operations[route]["responses"] for route in bodies)
 
 

@@ -52,8 +52,9 @@ OWNER_PATHS = (
 ACTION_MAX = 200
 """The longest action the supervisor's activity log takes."""
 
-OWNER_CHANGES = re.compile(r"/api/(bots/[^/]+/(pairs|risk)|config)(/.*)?")
-"""Paths that anyone logged in may read but only an owner may change: settings and history."""
+OWNER_CHANGES = re.compile(r"/api/(bots/[^/]+/(pairs|risk)|config|exchanges)(/.*)?")
+"""Paths that anyone logged in may read but only an owner may change: settings and history,
+a bot's pairs, and exchange accounts (testing credentials too)."""
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 POLICY_VIOLATION = 1008

@@ -37,6 +37,8 @@ class Dashboard:
             ui.space()
             self._updated = ui.label().classes("text-caption text-blue-grey-2")
             ui.link("System", "/system").classes("text-white")
+            ui.link("Exchanges", "/exchanges").classes("text-white")
+            ui.link("Settings", "/settings").classes("text-white")
             if identity.is_owner:
                 ui.link("Access", "/access").classes("text-white")
             ui.label(f"{identity.name} ({identity.role})").classes("text-body2")
