@@ -272,8 +272,13 @@ class SymbolWorker:
         rules = self._rules
         levels = {side: tuple((rules.price(q.price_ticks), rules.size(q.size_lots))
                               for q in quotes if q.side is side) for side in Side}
-        mid = None if view is None else rules.tick * (view.best_bid + view.best_ask) / 2
-        self._events.append(self.symbol, QuotesChosen(mid, levels[Side.BUY], levels[Side.SELL]))
+        if view is None:
+            mid = best_bid = best_ask = None
+        else:
+            mid = rules.tick * (view.best_bid + view.best_ask) / 2
+            best_bid, best_ask = rules.price(view.best_bid), rules.price(view.best_ask)
+        self._events.append(self.symbol, QuotesChosen(
+            mid, levels[Side.BUY], levels[Side.SELL], best_bid, best_ask))
 
     def _record_state(self, change: StateChange | None, reason: str | None = None) -> None:
         if change is not None:

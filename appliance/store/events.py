@@ -63,11 +63,17 @@ class SymbolStateChanged:
 
 @dataclass(frozen=True)
 class QuotesChosen:
-    """The quotes the strategy wants resting, best first, and the mid they were chosen at."""
+    """The quotes the strategy wants resting, best first, and the mid they were chosen at.
+
+    `best_bid` and `best_ask` are the market's best prices without the box's own orders, as
+    the strategy saw them (None in rows written before they were kept, or with no market).
+    """
 
     mid: Decimal | None
     bids: tuple[PriceSize, ...]
     asks: tuple[PriceSize, ...]
+    best_bid: Decimal | None = None
+    best_ask: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -199,10 +205,9 @@ def _decode(kind: EventKind, d: dict[str, Any]) -> EventBody:
             return BotStateChanged(BotStatus(state))
         return SymbolStateChanged(SymbolState(state.lower()), str(d.get("reason", "")))
     if kind is EventKind.QUOTE:
-        mid = d.get("mid")
-        return QuotesChosen(None if mid is None else Decimal(str(mid)),
-                            _levels(d.get("bids"), d.get("bid")),
-                            _levels(d.get("asks"), d.get("ask")))
+        return QuotesChosen(_price(d.get("mid")), _levels(d.get("bids"), d.get("bid")),
+                            _levels(d.get("asks"), d.get("ask")),
+                            _price(d.get("best_bid")), _price(d.get("best_ask")))
     if kind is EventKind.ORDER:
         return OrderSent(str(d["client_id"]), Side(d["side"]), Decimal(str(d["price"])),
                          Decimal(str(d["amount"])))
@@ -223,6 +228,11 @@ def _decode(kind: EventKind, d: dict[str, Any]) -> EventBody:
                               str(d.get("reason", "")))
     return RiskTripped(TripKind(d["trip"]), str(d.get("reason", "")),
                        SymbolState(str(d["state"]).lower()))
+
+
+def _price(value: Any) -> Decimal | None:
+    """Return a stored price, or None where the row has none."""
+    return None if value is None else Decimal(str(value))
 
 
 def _levels(levels: Any, best: Any) -> tuple[PriceSize, ...]:
