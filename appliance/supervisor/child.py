@@ -78,6 +78,8 @@ class Child:
         self._process: subprocess.Popen[bytes] | None = None
         self._control: IpcClient | None = None
         self._started_at = 0.0
+        self._busy_until = 0.0
+        """Until when a request asked of the child may keep its control channel busy."""
         self._deaths: deque[float] = deque(maxlen=CRASH_LOOP_LIMIT)
         self._backoff = Backoff(BACKOFF_FIRST, BACKOFF_MAX)
         self._exited = asyncio.Event()
@@ -188,8 +190,12 @@ class Child:
         """Ping the child while it runs; one that stops answering is killed (and restarted)."""
         process = self._process
         while self.probe is not None and self._watching(process):
+            # A heartbeat waits behind a long request on the control channel (a bot starting
+            # a pair): the child is busy answering, not hung, until that request's own limit.
+            patience = max(HEARTBEAT_TIMEOUT, self._busy_until - time.monotonic()
+                           + HEARTBEAT_TIMEOUT)
             try:
-                await asyncio.wait_for(self.probe(), HEARTBEAT_TIMEOUT)
+                await asyncio.wait_for(self.probe(), patience)
             except Exception as exc:  # whatever the probe raises, the child did not answer
                 if not self._watching(process):
                     return
@@ -214,6 +220,7 @@ class Child:
         if self._control is None or self.state is not ChildState.RUNNING:
             state = self.state.value.lower()
             raise IpcError("not_running", f"{self.name} is {state}; start it first")
+        self._busy_until = max(self._busy_until, time.monotonic() + timeout)
         return await asyncio.wait_for(self._control.call(op, **args), timeout)
 
     async def _ping(self) -> Any:

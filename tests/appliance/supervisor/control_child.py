@@ -1,6 +1,7 @@
 """A child on the supervisor's control channel: `python control_child.py MODE --control-fd N`.
 
-MODE `obedient` answers ping and exits on shutdown; `mute` never answers anything.
+MODE `obedient` answers ping, takes `slow` {seconds} that long, and exits on shutdown; `mute`
+never answers anything.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ async def main(mode: str, fd: int) -> None:
     async def answer(op: str, args: dict[str, Any], peer: Peer) -> Any:
         if op == "shutdown":
             done.set()
+        if op == "slow":
+            await asyncio.sleep(float(args["seconds"]))
         return "pong"
 
     if mode == "mute":

@@ -92,6 +92,21 @@ async def test_silent_child_is_killed(
     assert "SIGKILL" in c.detail
 
 
+async def test_a_child_busy_with_a_long_request_is_not_taken_for_silent(
+    tmp_path: Path, children: list[Child], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bot starting a pair answers no heartbeat meanwhile; the watchdog waits that out."""
+    monkeypatch.setattr(child_module, "HEARTBEAT_TIMEOUT", 0.3)
+    monkeypatch.setattr(child_module, "HEARTBEAT_EVERY", 0.05)
+    c = make(tmp_path, children, [sys.executable, str(HERE / "control_child.py"), "obedient"],
+             control=True)
+    c.start()
+    await wait_for_state(c, ChildState.RUNNING)
+    pid = c.pid
+    assert await c.ask("slow", timeout=5.0, seconds=1.5) == "pong"
+    assert (c.state, c.pid) == (ChildState.RUNNING, pid)
+
+
 async def test_stop_asks_first_and_never_restarts(tmp_path: Path, children: list[Child]) -> None:
     c = make(tmp_path, children, [sys.executable, str(HERE / "control_child.py"), "obedient"],
              control=True)
