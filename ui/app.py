@@ -24,6 +24,7 @@ from ui.pages.dashboard import add_dashboard
 from ui.pages.exchanges import add_exchanges
 from ui.pages.login import login_router
 from ui.pages.settings import add_settings
+from ui.pages.setup import add_setup
 from ui.pages.system import add_system
 from ui.panel import Panel
 
@@ -63,6 +64,7 @@ def build_panel(datadir: DataDir, *, development: bool = False) -> Panel:
     add_access(panel)
     add_exchanges(panel)
     add_settings(panel)
+    add_setup(panel, datadir)
     app.on_startup(lambda: background_tasks.create(panel.watch.run(), name="session watch"))
     return panel
 

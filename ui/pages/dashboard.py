@@ -6,6 +6,7 @@ import time
 from dataclasses import replace
 
 from fastapi import Request
+from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from appliance.ipc import IpcError
@@ -18,6 +19,7 @@ from ui.components.formats import clock
 from ui.components.keyed_column import KeyedColumn
 from ui.const import REFRESH_SECONDS
 from ui.panel import Panel
+from ui.setup_state import needs_setup
 from ui.snapshot import BoxSnapshot
 
 LOGOUT_FORM = ('<form method="post" action="/logout"><button type="submit" '
@@ -40,6 +42,7 @@ class Dashboard:
             ui.link("Exchanges", "/exchanges").classes("text-white")
             ui.link("Settings", "/settings").classes("text-white")
             if identity.is_owner:
+                ui.link("Set up", "/setup").classes("text-white")
                 ui.link("Access", "/access").classes("text-white")
             ui.label(f"{identity.name} ({identity.role})").classes("text-body2")
             if panel.development:
@@ -124,10 +127,12 @@ def add_dashboard(panel: Panel) -> None:
     """Serve the dashboard at '/': only to a session, which the auth guard made sure of."""
 
     @ui.page("/")
-    def dashboard(request: Request) -> None:
+    def dashboard(request: Request) -> RedirectResponse | None:
         identity = request.state.identity
         if not isinstance(identity, Identity) or identity.session is None:
             raise RuntimeError("the dashboard was reached without a session")
+        if identity.is_owner and needs_setup(panel):
+            return RedirectResponse("/setup", status_code=303)  # a new box: the wizard first
         panel.watch.attach(identity.session, ui.context.client)
         acting = ActingSupervisor(panel.supervisor, identity,
                                   request.client.host if request.client else "")
@@ -135,3 +140,4 @@ def add_dashboard(panel: Panel) -> None:
         view = Dashboard(replace(panel, supervisor=acting), identity)
         view.show_box()
         ui.timer(REFRESH_SECONDS, view.refresh)
+        return None
