@@ -136,6 +136,16 @@ async def test_the_owner_sets_up_a_new_box_in_the_wizard_and_it_trades(new_box: 
             await expect(page.get_by_text("Accounts: sim (bot-1)")).to_be_visible()
             await expect(page.get_by_label("API secret")).to_have_value("")
 
+            # The asset lock: a pair of another asset is refused, and nothing is added.
+            symbol = page.get_by_label("Pair (MTS/QUOTE)")
+            await symbol.fill("BTC/USDT")
+            await symbol.press("Enter")
+            await page.get_by_role("button", name="Add pair").click()
+            await expect(page.get_by_text("licensed for MTS only")).to_be_visible()
+            await expect(page.get_by_text("No pair yet.")).to_be_visible()
+            await keep(page, box, "3-pair-refused")
+            await symbol.fill("MTS/USDT")
+            await symbol.press("Enter")
             await page.get_by_role("button", name="Add pair").click()
             await expect(page.get_by_text("Pairs: MTS/USDT on sim (bot-1, shadow)")).to_be_visible()
             await keep(page, box, "3-pair")

@@ -117,7 +117,7 @@ class SetupWizard:
         with ui.row().classes("items-end gap-4"):
             self._pair_bot = ui.select(bots, label="Bot", value=bots[0] if bots else None,
                                        on_change=self._show_pair_accounts)
-            self._pair_account = ui.select([], label="Exchange account")
+            self._pair_account = ui.select([], label="Exchange account").classes("min-w-40")
             self._pair_symbol = ui.select(
                 [], label=f"Pair ({asset}/QUOTE)", with_input=True,
                 new_value_mode="add-unique").classes("min-w-48")
