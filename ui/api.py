@@ -2,7 +2,7 @@
 
 Every route declares what it answers, so the published OpenAPI schema is the API's contract. A
 route that reads its own body or query (to answer junk in the API's error shape, not FastAPI's)
-declares them with `json_body` and `query_int`.
+declares them with `json_body` and `query_int`, and reads a JSON body with `body_of`.
 """
 
 from __future__ import annotations
@@ -10,13 +10,22 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, PlainSerializer, ValidationError, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    Field,
+    JsonValue,
+    PlainSerializer,
+    RootModel,
+    ValidationError,
+    WithJsonSchema,
+)
 
+from appliance.config.pair import problems
 from appliance.ipc import UNREACHABLE, IpcError
 from appliance.risk.const import SymbolState
 from appliance.store.database import StoreUnavailable
@@ -34,6 +43,9 @@ MAX_SYMBOL = 40
 SYMBOL_BODY_EXAMPLE = '{"symbol": "MTS/USDT"}'
 """The body a symbol action wants, as its error messages show it."""
 
+MAX_BODY = 65_536
+"""The largest JSON body a route reads; every body the API takes is far smaller."""
+
 
 ERRORS = {
     400: "the path names nothing the route knows", 401: "no session and no valid API token",
@@ -46,6 +58,8 @@ ERRORS = {
 
 GUARDED = (401, 403)
 """The auth guard's refusals, which every route but the health check may answer."""
+
+_Body = TypeVar("_Body", bound=BaseModel)
 
 StateName = Annotated[SymbolState, PlainSerializer(lambda state: state.name),
                       WithJsonSchema({"type": "string", "enum": [s.name for s in SymbolState]})]
@@ -69,6 +83,21 @@ class ErrorAnswer(BaseModel):
     """Every refusal of the REST API, the guards' included."""
 
     error: ErrorDetail
+
+
+class JsonDocument(RootModel[JsonValue]):
+    """Any JSON document: the body of a route that validates what it holds itself."""
+
+
+class RequestRefused(Exception):
+    """A request the API refuses: its HTTP status, a code a script may test, and a message
+    saying what to do (never repeating what was sent, which may hold a secret)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
 
 
 class Health(BaseModel):
@@ -213,6 +242,29 @@ async def symbol_of(request: Request) -> str | None:
         return SymbolRequest.model_validate_json(await request.body()).symbol
     except ValidationError:
         return None
+
+
+async def body_of(request: Request, model: type[_Body], limit: int = MAX_BODY) -> _Body:
+    """Return a request's JSON body as `model`, or raise RequestRefused saying what to send: 415
+    for another content type, 422 for a body over `limit` bytes, not JSON, or not `model`."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise RequestRefused(415, "unsupported_media_type",
+                             "send the body as JSON with 'Content-Type: application/json'")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise RequestRefused(422, "invalid_body",
+                                 f"the body is over {limit} bytes; send at most {limit} bytes")
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        (first, *_) = exc.errors(include_url=False)
+        if first["type"] == "json_invalid":  # then it is the only error
+            raise RequestRefused(422, "invalid_body", f"{first['msg']}; send the body as JSON, "
+                                 "as the schema at /api/openapi.json describes it") from None
+        raise RequestRefused(422, "invalid_body", problems(exc, "body")) from None
 
 
 def api_router(panel: Panel) -> APIRouter:

@@ -6,11 +6,11 @@ work through `AccessAdmin` (`ui.access_admin`), as the Access page does.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from appliance.store.access import AllowlistChange, ApiToken, Role, TokenScope, User
 from ui.access_admin import (
@@ -21,11 +21,19 @@ from ui.access_admin import (
     ActivityPage,
     AllowlistRequest,
     EnrolRequest,
-    Form,
     TokenRequest,
-    problems_of,
 )
-from ui.api import GUARDED, as_json, error_response, errors, json_body, query_int, whole_number
+from ui.api import (
+    GUARDED,
+    RequestRefused,
+    as_json,
+    body_of,
+    error_response,
+    errors,
+    json_body,
+    query_int,
+    whole_number,
+)
 from ui.auth.guard import Identity, client_address
 from ui.panel import Panel
 
@@ -133,8 +141,6 @@ class ConfirmedAllowlist(BaseModel):
 
     cidrs: list[str]
 
-_Form = TypeVar("_Form", bound=Form)
-
 
 def identity_of(request: Request) -> Identity:
     """Return who is asking (the guard let the request through, so someone is)."""
@@ -144,19 +150,7 @@ def identity_of(request: Request) -> Identity:
     return identity
 
 
-async def body_of(request: Request, model: type[_Form]) -> _Form:
-    """Return a JSON body as `model`, or raise AccessRefused saying what is wrong with it."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/json":
-        raise AccessRefused(415, "unsupported_media_type", "send the body as JSON with "
-                            "'Content-Type: application/json'")
-    try:
-        return model.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise AccessRefused(422, "invalid_body", problems_of(exc)) from None
-
-
-def refusal(exc: AccessRefused) -> JSONResponse:
+def refusal(exc: AccessRefused | RequestRefused) -> JSONResponse:
     """Return a refusal as the API's error answer."""
     return error_response(exc.status, exc.code, exc.message)
 
@@ -228,7 +222,7 @@ def access_router(panel: Panel) -> APIRouter:
         """Enrol the operator key plugged in at `device` for a new user."""
         try:
             return done(request, await admin.enrol(await body_of(request, EnrolRequest)), 201)
-        except AccessRefused as exc:
+        except (AccessRefused, RequestRefused) as exc:
             return refusal(exc)
 
     @router.delete("/users/{fingerprint}", response_model=User, responses=CHANGE)
@@ -254,7 +248,7 @@ def access_router(panel: Panel) -> APIRouter:
         try:
             change = await admin.create_token(await body_of(request, TokenRequest),
                                               identity_of(request).fingerprint)
-        except AccessRefused as exc:
+        except (AccessRefused, RequestRefused) as exc:
             return refusal(exc)
         answer = done(request, change, 201)
         answer.headers["cache-control"] = "no-store"
@@ -284,7 +278,7 @@ def access_router(panel: Panel) -> APIRouter:
             form = await body_of(request, AllowlistRequest)
             return done(request, await admin.propose_allowlist(
                 form, client_address(request.scope), identity_of(request).name))
-        except AccessRefused as exc:
+        except (AccessRefused, RequestRefused) as exc:
             return refusal(exc)
 
     @router.post("/allowlist/confirm", response_model=ConfirmedAllowlist, responses=CHANGE)

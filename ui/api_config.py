@@ -9,7 +9,6 @@ with its version and hands it to the running bot, which quotes by it from its ne
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -27,7 +26,10 @@ from ui.api import (
     BOT_NAME,
     ERROR_STATUS,
     GUARDED,
+    JsonDocument,
+    RequestRefused,
     as_json,
+    body_of,
     error_response,
     errors,
     json_body,
@@ -36,9 +38,6 @@ from ui.auth.guard import Identity
 from ui.panel import Panel
 
 T = TypeVar("T")
-
-MAX_BODY = 65_536
-"""The largest settings body the panel reads."""
 
 PAIR_PATH = [BOT_NAME, *({"name": name, "in": "path", "required": True,
                           "schema": {"type": "string"}, "description": meaning}
@@ -135,11 +134,10 @@ def config_router(panel: Panel) -> APIRouter:
     async def configure_pair(request: Request) -> JSONResponse:
         """Set a pair's settings; the running bot quotes by them from its next cycle."""
         bot, exchange, symbol = _pair_path(request)
-        raw = await _body(request)
-        if isinstance(raw, JSONResponse):
-            return raw
         try:
-            settings = pair_settings(raw)
+            settings = pair_settings((await body_of(request, JsonDocument)).root)
+        except RequestRefused as exc:
+            return error_response(exc.status, exc.code, exc.message)
         except SettingsError as exc:
             return error_response(422, "invalid_settings",
                                   f"the settings were not changed: {exc}")
@@ -179,11 +177,10 @@ def config_router(panel: Panel) -> APIRouter:
                 openapi_extra=json_body(RiskLimits) | {"parameters": [BOT_NAME]})
     async def configure_risk(request: Request) -> JSONResponse:
         """Set a bot's risk limits; its symbols are held to them from their next order."""
-        raw = await _body(request)
-        if isinstance(raw, JSONResponse):
-            return raw
         try:
-            limits = RiskLimits.model_validate(raw)
+            limits = RiskLimits.model_validate((await body_of(request, JsonDocument)).root)
+        except RequestRefused as exc:
+            return error_response(exc.status, exc.code, exc.message)
         except ValidationError as exc:
             return error_response(422, "invalid_settings",
                                   f"the risk limits were not changed: {problems(exc)}")
@@ -239,24 +236,6 @@ def _entry(pair: appliance_db.Pair) -> dict[str, Any]:
 def _pair_path(request: Request) -> tuple[str, str, str]:
     params = request.path_params
     return params["name"], params["exchange"], f"{params['base']}/{params['quote']}"
-
-
-async def _body(request: Request) -> Any:
-    """Return a request's JSON body, or the answer saying why it is not one."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/json":
-        return error_response(415, "unsupported_media_type", "send the settings as JSON with "
-                              "'Content-Type: application/json'")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return error_response(422, "invalid_body", f"the body is over {MAX_BODY} bytes")
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return error_response(422, "invalid_body", "the body is not JSON; send the settings "
-                              "as the schema at /api/openapi.json describes them")
 
 
 def _history(read: Callable[[Callable[[Any], Any]], Any], target: str) -> JSONResponse:

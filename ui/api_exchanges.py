@@ -2,50 +2,50 @@
 accounts, and adding or removing accounts and pairs.
 
 Anyone logged in may read them; only an owner may test credentials or change anything (the auth
-guard sees to it, and the Exchanges page checks it itself). Each change is the supervisor's
-(`exchange_*` and `pair_*` ops): `ExchangeAdmin` checks the body with the models below, asks,
-and returns the supervisor's answer or its refusal. A secret (an API secret, a passphrase) goes
-to the supervisor inside that one request and nowhere else: a refusal names the field, never
-its value, and the activity log records which account, never its credentials.
+guard sees to it). Each route does its work through `ExchangeAdmin` (`ui.exchange_admin`), as the
+Exchanges page does, and answers its refusals in the API's error shape.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, TypeVar
+import functools
+from collections.abc import Awaitable, Callable
 
-import sqlite_utils
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, Secret, StringConstraints, ValidationError
-from pydantic.config import JsonDict
 
-from appliance.config.pair import PairSettings
-from appliance.exchanges.catalog import catalog
-from appliance.ipc import IpcError
-from appliance.store import appliance_db
-from appliance.store.database import StoreUnavailable, read_from
-from ui.access_admin import Form, problems_of
-from ui.acting import record
-from ui.api import BOT_NAME, ERROR_STATUS, GUARDED, ErrorAnswer, error_response, errors, json_body
+from ui.api import (
+    BOT_NAME,
+    GUARDED,
+    ErrorAnswer,
+    RequestRefused,
+    body_of,
+    error_response,
+    errors,
+    json_body,
+)
 from ui.api_access import identity_of
 from ui.api_config import PAIR_PATH
-from ui.auth.guard import Identity
+from ui.exchange_admin import (
+    AccountAdded,
+    AccountPath,
+    AccountRemoved,
+    Accounts,
+    Asked,
+    Choice,
+    ConnectionTest,
+    ExchangeAdmin,
+    KeyMade,
+    NewAccount,
+    NewKey,
+    NewPair,
+    PairAdded,
+    PairPath,
+    PairRemoved,
+    TestAnswer,
+    form_of,
+)
 from ui.panel import Panel
-
-MAX_BODY = 65_536
-"""The largest body these routes read."""
-
-CREDENTIAL_MAX = 512
-"""The longest credential the box takes; exchanges' keys and secrets are far shorter."""
-
-EXCHANGE_ERRORS = {
-    **ERROR_STATUS, "bad_args": 422, "not_found": 404, "conflict": 409, "limit": 409,
-    "asset_locked": 422, "withdraw_enabled": 422, "connection_failed": 502,
-    "not_supported": 422, "unavailable": 503}
-"""The HTTP status of each refusal of the supervisor's exchange ops; any other is a 409."""
 
 BAD_GATEWAY = {502: {"model": ErrorAnswer, "description": "the exchange could not be reached, "
                      "or refused the key; the message says what it answered"}}
@@ -54,395 +54,20 @@ CHANGE = errors(*GUARDED, 404, 409, 422, 503) | BAD_GATEWAY
 WITH_BODY = CHANGE | errors(415)
 """...and one that reads a JSON body too."""
 
-_Form = TypeVar("_Form", bound=Form)
-_Read = TypeVar("_Read")
+Route = Callable[[Request], Awaitable[JSONResponse]]
 
-AccountName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,23}$", examples=["binance-main"],
-                                   description="1 to 24 lower-case letters, digits or '-'")]
-"""The name of a new account, as the supervisor takes it."""
-AccountRef = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$",
-                                  description="an account's name, as GET /api/exchanges lists it")]
-"""The name of an existing account (older boxes may have named theirs more freely)."""
-BotName = Literal["bot-1", "bot-2"]
-ChoiceId = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,40}$", examples=["simulator"],
-                                description="an id of GET /api/exchanges/catalog")]
-ApiUrl = Annotated[str, Field(pattern=r"^https?://\S+$", max_length=200,
-                              examples=["http://127.0.0.1:9100"])]
-Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,20}/[A-Z0-9]{1,20}$", examples=["MTS/USDT"],
-                              description="BASE/QUOTE in capitals; the base is the box's asset")]
-SymbolRef = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,20}/[A-Za-z0-9._-]{1,20}$")]
-Credential = Annotated[str, StringConstraints(min_length=1, max_length=CREDENTIAL_MAX)]
-SECRET_SCHEMA: JsonDict = {"format": "password", "writeOnly": True}
-"""How the schema marks a secret: a browser hides it, a client never gets it back."""
 
+def answering_refusals(route: Route) -> Route:
+    """Return `route` answering a refusal (of its body, of the box) in the API's error shape."""
 
-class Credentials(Form):
-    """An account's credentials as ccxt names them: only those the exchange asks for."""
-
-    apiKey: Credential | None = Field(
-        default=None, description="the API key: its public id at the exchange")
-    secret: Secret[Credential] | None = Field(
-        default=None, json_schema_extra=SECRET_SCHEMA, description="the API secret")
-    password: Secret[Credential] | None = Field(
-        default=None, json_schema_extra=SECRET_SCHEMA,
-        description="the API passphrase, where the exchange asks for one")
-    uid: Credential | None = Field(
-        default=None, description="the account's user id, where the exchange asks for one")
-
-    def revealed(self) -> dict[str, str]:
-        """Return the credentials given, secrets in clear, for the supervisor alone."""
-        given = {"apiKey": self.apiKey, "uid": self.uid,
-                 "secret": self.secret.get_secret_value() if self.secret else None,
-                 "password": self.password.get_secret_value() if self.password else None}
-        return {name: value for name, value in given.items() if value is not None}
-
-
-@dataclass(frozen=True)
-class Asked:
-    """One supervisor op to ask, what the activity log says of it, and the answer's model."""
-
-    op: str
-    args: dict[str, Any] = field(repr=False)
-    detail: dict[str, Any]
-    answer: type[BaseModel]
-    changes: bool = True
-    """Whether it changes the box: then the supervisor is told who asked."""
-
-
-class ConnectionTest(Form):
-    """Credentials to test on an exchange, kept nowhere."""
-
-    exchange: ChoiceId
-    api_url: ApiUrl | None = Field(default=None, description="the simulator's address; for "
-                                   "the simulator only")
-    sandbox: bool = Field(default=False, description="use the exchange's sandbox or testnet, "
-                          "where the catalog says it has one")
-    credentials: Credentials
-
-    def asked(self) -> Asked:
-        """Return the supervisor's test of these credentials."""
-        return Asked("exchange_test", self._connection(), {"exchange": self.exchange},
-                     TestAnswer, changes=False)
-
-    def _connection(self) -> dict[str, Any]:
-        return {"exchange": self.exchange, "api_url": self.api_url, "sandbox": self.sandbox,
-                "credentials": self.credentials.revealed()}
-
-
-class NewAccount(ConnectionTest):
-    """A bot's account to add on an exchange; the supervisor tests it first."""
-
-    name: AccountName
-    bot: BotName
-    kind: Literal["hmac", "ed25519"] = Field(
-        default="hmac", description="hmac: the exchange's secret goes into the token; ed25519: "
-        "the key POST /api/exchanges/keys made, with credentials.apiKey its id at the exchange")
-
-    def asked(self) -> Asked:
-        """Return the supervisor's op that adds this account."""
-        return Asked("exchange_add", {**self._connection(), "name": self.name, "bot": self.bot,
-                                      "kind": self.kind},
-                     {"account": self.name, "bot": self.bot, "exchange": self.exchange,
-                      "kind": self.kind}, AccountAdded)
-
-
-class NewKey(Form):
-    """An account that will sign with an Ed25519 key made on the token."""
-
-    name: AccountName
-    bot: BotName
-
-    def asked(self) -> Asked:
-        """Return the supervisor's op that makes the key."""
-        return Asked("exchange_keygen", {"name": self.name, "bot": self.bot},
-                     {"account": self.name, "bot": self.bot}, KeyMade)
-
-
-class AccountPath(Form):
-    """The account a route's path names."""
-
-    name: AccountRef
-    bot: Annotated[str, Field(pattern=r"^[a-z0-9-]{1,40}$")]
-
-    def asked(self) -> Asked:
-        """Return the supervisor's op that removes this account."""
-        return Asked("exchange_remove", {"name": self.name, "bot": self.bot},
-                     {"account": self.name, "bot": self.bot}, AccountRemoved)
-
-
-class NewPair(Form):
-    """A pair for a bot to quote on one of its accounts."""
-
-    exchange: AccountRef
-    symbol: Symbol
-    settings: PairSettings | None = Field(
-        default=None, description="the pair's settings; without them, safe defaults in shadow "
-        "mode, sized from the market's minimum order")
-
-    def asked(self, bot: str) -> Asked:
-        """Return the supervisor's op that adds this pair to `bot`."""
-        settings = None if self.settings is None else self.settings.model_dump(mode="json")
-        return Asked("pair_add", {"bot": bot, "exchange": self.exchange, "symbol": self.symbol,
-                                  **({} if settings is None else {"settings": settings})},
-                     {"bot": bot, "exchange": self.exchange, "symbol": self.symbol}, PairAdded)
-
-
-class PairPath(Form):
-    """The pair a route's path names."""
-
-    bot: Annotated[str, Field(pattern=r"^[a-z0-9-]{1,40}$")]
-    exchange: AccountRef
-    symbol: SymbolRef
-
-    def asked(self) -> Asked:
-        """Return the supervisor's op that removes this pair, its orders cancelled first."""
-        where = {"bot": self.bot, "exchange": self.exchange, "symbol": self.symbol}
-        return Asked("pair_remove", where, where, PairRemoved)
-
-
-class Choice(BaseModel):
-    """An exchange an account can be opened on, and what its form asks for."""
-
-    id: str
-    name: str
-    credentials: list[str] = Field(description="of apiKey, secret, password, uid: those the "
-                                   "exchange asks for")
-    sandbox: bool = Field(description="whether it has a sandbox or testnet")
-    supported: bool
-    missing: str | None = Field(description="why the box cannot trade there yet")
-
-
-class Account(BaseModel):
-    """A bot's account on an exchange: its public key id, never a secret."""
-
-    name: str
-    exchange: str = Field(description="ccxt's id of the exchange")
-    api_url: str | None
-    sandbox: bool
-    bot: str | None = Field(description="whose key it is; null for an exchange without keys")
-    kind: str | None = Field(description="hmac or ed25519")
-    api_key: str | None = Field(description="the key's public id at the exchange")
-    pairs: list[str] = Field(description="the pairs the bot quotes on it")
-
-
-class Accounts(BaseModel):
-    """Every exchange account of the box."""
-
-    accounts: list[Account]
-
-
-class Permissions(BaseModel):
-    """What the exchange says the key may do; null where it does not say."""
-
-    reported: bool
-    trade: bool | None = None
-    withdraw: bool | None = None
-
-
-class TestAnswer(BaseModel):
-    """What a test of credentials found on the exchange."""
-
-    markets: int
-    balances: dict[str, str] = Field(description="non-zero totals as decimal strings")
-    permissions: Permissions
-    asset_markets: list[str] = Field(description="the box's asset's markets there")
-
-
-class AccountAdded(BaseModel):
-    """An account added: the token key its bot signs with."""
-
-    name: str
-    bot: str
-    exchange: str
-    kind: str
-    label: str
-
-
-class KeyMade(BaseModel):
-    """An Ed25519 key made on the token: register its public key at the exchange."""
-
-    name: str
-    bot: str
-    label: str
-    public_key_pem: str
-
-
-class AccountRemoved(BaseModel):
-    """An account removed, and the token keys destroyed with it."""
-
-    name: str
-    bot: str
-    destroyed: list[str]
-
-
-class PairAdded(BaseModel):
-    """A pair added: its settings' version, and whether a running bot started it."""
-
-    bot: str
-    exchange: str
-    symbol: str
-    version: int | None
-    started: bool
-
-
-class PairRemoved(BaseModel):
-    """A pair removed once its bot cancelled its orders."""
-
-    bot: str
-    exchange: str
-    symbol: str
-    cancelled: int
-
-
-class ExchangeRefused(Exception):
-    """A read or change of exchange accounts that could not be done: its HTTP status, code and
-    a message saying what to do (never holding a secret)."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True)
-class ExchangesView:
-    """The box's asset, bots, exchange accounts and pairs, as the Exchanges page shows them."""
-
-    asset: str
-    bots: list[str]
-    accounts: list[Account]
-    pairs: list[appliance_db.Pair]
-
-
-def accounts_of(db: sqlite_utils.Database) -> list[Account]:
-    """Return one account per exchange and bot key, and each exchange no key is on yet."""
-    exchanges = appliance_db.exchanges(db)
-    keys = [k for k in appliance_db.exchange_keys(db) if k.exchange in exchanges]
-    pairs = appliance_db.pairs(db)
-    keyed = {k.exchange for k in keys}
-    found = [_account(exchanges[k.exchange], k, pairs) for k in keys]
-    found += [_account(e, None, pairs) for name, e in exchanges.items() if name not in keyed]
-    return sorted(found, key=lambda a: (a.name, a.bot or ""))
-
-
-def _account(exchange: appliance_db.Exchange, key: appliance_db.ExchangeKey | None,
-             pairs: list[appliance_db.Pair]) -> Account:
-    return Account(
-        name=exchange.name, exchange=exchange.ccxt_id, api_url=exchange.api_url,
-        sandbox=exchange.sandbox, bot=key.bot if key else None, kind=key.kind if key else None,
-        api_key=key.api_key if key else None,
-        pairs=[p.symbol for p in pairs
-               if p.exchange == exchange.name and (key is None or p.bot == key.bot)])
-
-
-def view_of(db: sqlite_utils.Database) -> ExchangesView:
-    """Return what the Exchanges page shows."""
-    return ExchangesView(appliance_db.settings(db).get("asset", ""),
-                         [b.name for b in appliance_db.bots(db)], accounts_of(db),
-                         appliance_db.pairs(db))
-
-
-def form_of(model: type[_Form], fields: dict[str, Any]) -> _Form:
-    """Return fields as `model`, or raise ExchangeRefused naming each bad field (never its
-    value: a secret typed in the wrong place must not come back)."""
-    try:
-        return model.model_validate(fields)
-    except ValidationError as exc:
-        raise ExchangeRefused(422, "invalid_input", problems_of(exc)) from None
-
-
-async def body_of(request: Request, model: type[_Form]) -> _Form:
-    """Return a JSON body as `model`, or raise ExchangeRefused saying what is wrong with it."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/json":
-        raise ExchangeRefused(415, "unsupported_media_type", "send the body as JSON with "
-                              "'Content-Type: application/json'")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise ExchangeRefused(422, "invalid_body", f"the body is over {MAX_BODY} bytes")
-    try:
-        return model.model_validate_json(body)
-    except ValidationError as exc:
-        raise ExchangeRefused(422, "invalid_body", problems_of(exc)) from None
-
-
-class ExchangeAdmin:
-    """The box's exchange accounts and pairs, as the REST routes and the pages read and change
-    them: reads from appliance.db, changes asked of the supervisor."""
-
-    def __init__(self, panel: Panel) -> None:
-        self.panel = panel
-
-    async def catalog(self) -> list[Choice]:
-        """Return the exchanges an account can be opened on, the simulator first."""
-        choices = await asyncio.to_thread(catalog)  # ccxt builds each exchange's class once
-        return [Choice(id=c.id, name=c.name, credentials=list(c.credentials), sandbox=c.sandbox,
-                       supported=c.supported, missing=c.missing) for c in choices]
-
-    def accounts(self) -> list[Account]:
-        """Return every exchange account."""
-        return self._read(accounts_of)
-
-    def view(self) -> ExchangesView:
-        """Return the asset, the bots, their accounts and pairs."""
-        return self._read(view_of)
-
-    async def ask(self, asked: Asked, identity: Identity) -> dict[str, Any]:
-        """Return the supervisor's answer to `asked` for `identity`, or raise ExchangeRefused."""
-        who = {"actor": identity.name, "fingerprint": identity.fingerprint} if asked.changes \
-            else {}
+    @functools.wraps(route)
+    async def answering(request: Request) -> JSONResponse:
         try:
-            answer = await self.panel.supervisor.ask(asked.op, **asked.args, **who)
-        except IpcError as exc:
-            raise ExchangeRefused(EXCHANGE_ERRORS.get(exc.code, 409), exc.code,
-                                  exc.message) from None
-        try:
-            return asked.answer.model_validate(answer).model_dump(mode="json")
-        except ValidationError as exc:
-            raise ExchangeRefused(503, "bad_answer", f"the supervisor's answer to {asked.op} "
-                                  f"is not what the panel reads ({problems_of(exc)}); update "
-                                  "the box so both are of one version") from None
+            return await route(request)
+        except RequestRefused as exc:
+            return error_response(exc.status, exc.code, exc.message)
 
-    def _read(self, work: Callable[[sqlite_utils.Database], _Read]) -> _Read:
-        try:
-            return read_from(self.panel.accounts.path, work)
-        except StoreUnavailable as exc:
-            raise ExchangeRefused(503, "store_unavailable", str(exc)) from None
-
-
-class ActingExchangeAdmin(ExchangeAdmin):
-    """Exchange accounts and pairs changed from a page by `identity`, connected from `address`.
-
-    A page's buttons act over its socket, which the auth guard does not see: this checks that
-    the user is an owner and records each change, with its outcome, in the activity log.
-    """
-
-    def __init__(self, panel: Panel, identity: Identity, address: str) -> None:
-        super().__init__(panel)
-        self.identity = identity
-        self.address = address
-
-    async def act(self, asked: Asked) -> dict[str, Any]:
-        """Return the supervisor's answer to `asked`, asked as this owner, or raise
-        ExchangeRefused."""
-        if not self.identity.is_owner:
-            await self._note(asked, "refused")
-            raise ExchangeRefused(403, "forbidden", "only an owner may do this; log in with an "
-                                  "owner's key")
-        try:
-            answer = await self.ask(asked, self.identity)
-        except ExchangeRefused as exc:
-            await self._note(asked, exc.code)
-            raise
-        await self._note(asked, "ok")
-        return answer
-
-    async def _note(self, asked: Asked, outcome: str) -> None:
-        await record(self.panel.supervisor, self.identity, self.address, asked.op, outcome,
-                     asked.detail)
+    return answering
 
 
 def exchanges_router(panel: Panel) -> APIRouter:
@@ -452,10 +77,7 @@ def exchanges_router(panel: Panel) -> APIRouter:
 
     async def answer(request: Request, asked: Asked, status: int = 200) -> JSONResponse:
         request.state.activity = {"action": asked.op, "detail": asked.detail}
-        try:
-            found = await admin.ask(asked, identity_of(request))
-        except ExchangeRefused as exc:
-            return error_response(exc.status, exc.code, exc.message)
+        found = await admin.ask(asked, identity_of(request))
         return JSONResponse(found, status_code=status)
 
     @router.get("/exchanges/catalog", response_model=list[Choice], responses=errors(*GUARDED))
@@ -464,80 +86,63 @@ def exchanges_router(panel: Panel) -> APIRouter:
         return JSONResponse([c.model_dump(mode="json") for c in await admin.catalog()])
 
     @router.get("/exchanges", response_model=Accounts, responses=errors(*GUARDED, 503))
-    async def list_accounts() -> JSONResponse:
+    @answering_refusals
+    async def list_accounts(request: Request) -> JSONResponse:
         """Return every exchange account: per bot, its key's public id and its pairs."""
-        try:
-            return JSONResponse(Accounts(accounts=admin.accounts()).model_dump(mode="json"))
-        except ExchangeRefused as exc:
-            return error_response(exc.status, exc.code, exc.message)
+        return JSONResponse(Accounts(accounts=admin.accounts()).model_dump(mode="json"))
 
     @router.post("/exchanges/test", response_model=TestAnswer, responses=WITH_BODY,
                  openapi_extra=json_body(ConnectionTest))
+    @answering_refusals
     async def test_account(request: Request) -> JSONResponse:
         """Test credentials: markets, balances and the key's rights; a key that can withdraw
         is refused. Nothing is kept."""
-        try:
-            form = await body_of(request, ConnectionTest)
-        except ExchangeRefused as exc:
-            return error_response(exc.status, exc.code, exc.message)
-        return await answer(request, form.asked())
+        return await answer(request, (await body_of(request, ConnectionTest)).asked())
 
     @router.post("/exchanges", status_code=201, response_model=AccountAdded,
                  responses=WITH_BODY, openapi_extra=json_body(NewAccount))
+    @answering_refusals
     async def add_account(request: Request) -> JSONResponse:
         """Add a bot's account once it passes the test; its secret goes into the token."""
-        try:
-            form = await body_of(request, NewAccount)
-        except ExchangeRefused as exc:
-            return error_response(exc.status, exc.code, exc.message)
-        return await answer(request, form.asked(), 201)
+        return await answer(request, (await body_of(request, NewAccount)).asked(), 201)
 
     @router.post("/exchanges/keys", response_model=KeyMade, responses=WITH_BODY,
                  openapi_extra=json_body(NewKey))
+    @answering_refusals
     async def make_key(request: Request) -> JSONResponse:
         """Make an Ed25519 key on the token for an account; register its public key at the
         exchange, then add the account with kind ed25519."""
-        try:
-            form = await body_of(request, NewKey)
-        except ExchangeRefused as exc:
-            return error_response(exc.status, exc.code, exc.message)
-        return await answer(request, form.asked())
+        return await answer(request, (await body_of(request, NewKey)).asked())
 
     @router.delete("/exchanges/{name}/{bot}", response_model=AccountRemoved, responses=CHANGE,
                    openapi_extra={"parameters": [
                        {"name": "name", "in": "path", "required": True,
                         "schema": {"type": "string"}, "description": "the account's name"},
                        {**BOT_NAME, "name": "bot"}]})
+    @answering_refusals
     async def remove_account(request: Request) -> JSONResponse:
         """Remove a bot's account and destroy its keys; refused while a pair uses it."""
         params = request.path_params
-        try:
-            path = form_of(AccountPath, {"name": params["name"], "bot": params["bot"]})
-        except ExchangeRefused as exc:
-            return error_response(exc.status, exc.code, exc.message)
+        path = form_of(AccountPath, {"name": params["name"], "bot": params["bot"]})
         return await answer(request, path.asked())
 
     @router.post("/bots/{name}/pairs", status_code=201, response_model=PairAdded,
                  responses=WITH_BODY,
                  openapi_extra=json_body(NewPair) | {"parameters": [BOT_NAME]})
+    @answering_refusals
     async def add_pair(request: Request) -> JSONResponse:
         """Add a pair of the box's asset to a bot; a running bot starts quoting it at once."""
-        try:
-            form = await body_of(request, NewPair)
-        except ExchangeRefused as exc:
-            return error_response(exc.status, exc.code, exc.message)
+        form = await body_of(request, NewPair)
         return await answer(request, form.asked(request.path_params["name"]), 201)
 
     @router.delete("/bots/{name}/pairs/{exchange}/{base}/{quote}", response_model=PairRemoved,
                    responses=CHANGE, openapi_extra={"parameters": PAIR_PATH})
+    @answering_refusals
     async def remove_pair(request: Request) -> JSONResponse:
         """Remove a pair: its bot cancels the pair's orders first, then it is forgotten."""
         params = request.path_params
-        try:
-            path = form_of(PairPath, {"bot": params["name"], "exchange": params["exchange"],
-                                      "symbol": f"{params['base']}/{params['quote']}"})
-        except ExchangeRefused as exc:
-            return error_response(exc.status, exc.code, exc.message)
+        path = form_of(PairPath, {"bot": params["name"], "exchange": params["exchange"],
+                                  "symbol": f"{params['base']}/{params['quote']}"})
         return await answer(request, path.asked())
 
     return router

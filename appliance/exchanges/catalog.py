@@ -5,11 +5,15 @@ fetch the open ones. Each choice says which credentials ccxt's class requires (o
 secret, passphrase and uid: the kinds the token holds), whether ccxt has a sandbox or testnet
 for it, and whether the box can trade on it: that needs its capability table, with everything
 the order manager needs of it (`orders.venue.NEEDED`), and credentials the box can keep.
+
+It also holds the rules an account's name, a pair and a credential follow, so the panel checks a
+form by the very rules the supervisor applies.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 import ccxt
@@ -24,6 +28,14 @@ SIMULATOR_CCXT_ID = "binance"
 CREDENTIALS = ("apiKey", "secret", "password", "uid")
 """The credentials the box can keep, in the order a form asks for them; ccxt's names."""
 NEEDED_FEATURES = ("spot", "createOrder", "cancelOrder", "fetchOpenOrders")
+
+ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,23}")
+"""A new account's name, whole; ACCOUNT_RULE says it in words."""
+ACCOUNT_RULE = "1 to 24 lower-case letters, digits or '-', starting with a letter or digit"
+SYMBOL = re.compile(r"[A-Z0-9]{1,20}/[A-Z0-9]{1,20}")
+"""A new pair, whole: BASE/QUOTE in capitals."""
+CREDENTIAL_MAX = 512
+"""The longest credential the box takes; exchanges' keys and secrets are far shorter."""
 
 
 class UnknownChoice(Exception):

@@ -49,7 +49,15 @@ from appliance.config.pair import (
     pair_settings,
 )
 from appliance.exchanges.adapter import connect
-from appliance.exchanges.catalog import SIMULATOR, UnknownChoice, choice
+from appliance.exchanges.catalog import (
+    ACCOUNT_NAME,
+    ACCOUNT_RULE,
+    CREDENTIAL_MAX,
+    SIMULATOR,
+    SYMBOL,
+    UnknownChoice,
+    choice,
+)
 from appliance.exchanges.probe import Probe, ProbeRefused, market_facts, probe
 from appliance.ipc import IpcError
 from appliance.license import Limits
@@ -64,11 +72,6 @@ from hsm.client import SignerClient, SignerError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,23}")
-ACCOUNT_RULE = "1 to 24 lower-case letters, digits or '-', starting with a letter or digit"
-SYMBOL = re.compile(r"[A-Z0-9]{1,20}/[A-Z0-9]{1,20}")
-CREDENTIAL_MAX = 512
-"""The longest credential the box takes; exchanges' keys and secrets are far shorter."""
 DEFAULT_QUOTES = 2
 """A pair's default order size is this many times the market's smallest order."""
 DEFAULT_INVENTORY = 25

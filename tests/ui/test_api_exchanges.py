@@ -1,4 +1,5 @@
-"""Exchange accounts and pairs through the panel: its REST routes and its Exchanges page.
+"""Exchange accounts and pairs through the panel's REST routes (the Exchanges page is
+test_exchanges_page's).
 
 The supervisor's side is the real one (`ExchangeOps` on the box's appliance.db, as panel_box's
 control socket serves it), with a real signer on SoftHSM2 and real ccxt to the simulator over
@@ -8,14 +9,13 @@ makes before it reaches the signer are tested without one.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from nicegui import app, ui
+from nicegui import app
 from nicegui.testing.user import User
 
 from appliance.datadir import DataDir
@@ -23,18 +23,11 @@ from appliance.license import Limits
 from appliance.store.access import ActivityRecord
 from tests.conftest import RunningSimulator, free_port
 from tests.ui.conftest import log_in
-from tests.ui.panel_box import (
-    CONTROL_TOKEN,
-    OPERATOR,
-    READ_TOKEN,
-    ControlServer,
-    activity_records,
-    table_rows,
-)
+from tests.ui.panel_box import CONTROL_TOKEN, OPERATOR, READ_TOKEN, ControlServer, activity_records
 from tests.ui.signer_box import OWNER_KEY, KeyedSigner
 from tests.ui.signer_box import log_in as key_login
-from ui.api_exchanges import MAX_BODY, ActingExchangeAdmin, ExchangeRefused, PairPath
-from ui.auth.guard import SESSION_COOKIE, Identity
+from ui.api import MAX_BODY
+from ui.auth.guard import SESSION_COOKIE
 
 SECRET = "s3cr3t-never-shown-0123456789abcdef"
 """A secret the panel is sent where it does not fit: no answer may repeat it."""
@@ -329,184 +322,3 @@ async def test_operators_and_tokens_read_accounts_but_only_owners_change_them(
     assert len(records) == 3 * len(changes)
     assert {r.outcome for r in records} == {"refused"}
     assert SECRET not in json.dumps([r.detail for r in records])
-
-
-def on_page(user: User, text: str) -> bool:
-    """Return whether any element of the open page holds `text`, shown or not."""
-    assert user.client is not None
-    return any(text in json.dumps(element._to_dict(), default=str)
-               for element in user.client.elements.values())
-
-
-async def rows_when(user: User, marker: str, holds: Any) -> list[dict[str, Any]]:
-    """Return a table's rows once they satisfy `holds` (the page refreshes every second)."""
-    for _ in range(60):
-        rows: list[dict[str, Any]] = list(table_rows(user, marker))
-        if holds(rows):
-            return rows
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the {marker} table never showed what was expected: {rows}")
-
-
-def fill_account(user: User, simulator: RunningSimulator, account: dict[str, Any]) -> None:
-    """Type an account of the simulator into the exchange form."""
-    with user.scope(marker="exchange-form"):
-        user.find("Account name").type("main")
-        user.find("Simulator URL").clear().type(simulator.url)
-        user.find("API key").type(account["apiKey"])
-        user.find("API secret").type(account["secretKey"])
-
-
-async def test_the_page_saves_an_account_only_after_a_passing_test_and_forgets_its_secret(
-    owner: User, control: ControlServer, signer: KeyedSigner, simulator: RunningSimulator,
-    datadir: DataDir, tmp_path: Path,
-) -> None:
-    account = await open_account(simulator, "owner-4")
-    await owner.open("/exchanges")
-    fill_account(owner, simulator, account)
-    (save,) = owner.find(kind=ui.button, content="Save").elements
-    assert not save.enabled
-
-    owner.find("Test connection").click()
-    await owner.should_see("Balances: MTS 1000, USDT 10000.", retries=100)
-    await owner.should_see("the box's asset trades on MTS/USDC, MTS/USDT")
-    assert save.enabled
-    owner.find(kind=ui.button, content="Save").click()
-
-    await owner.should_see("Account main of bot-1 is added", retries=100)
-    assert not on_page(owner, account["secretKey"])
-    rows = await rows_when(owner, "accounts", lambda rows: len(rows) == 2)
-    assert [(r["name"], r["bot"], r["api_key"]) for r in rows] == [
-        ("main", "bot-1", account["apiKey"]), ("sim", "—", "—")]
-    with owner.scope(marker="pairs-card-bot-1"):
-        (symbol,) = owner.find("Pair (BASE/QUOTE)").elements
-    assert symbol.props["_autocomplete"] == ["MTS/USDC", "MTS/USDT"], "the test's markets"
-    records = changes_recorded(datadir)
-    assert [(r.action, r.outcome, r.detail.get("via")) for r in records] == [
-        ("exchange_test", "ok", "panel"), ("exchange_add", "ok", "panel")]
-    assert secrets_kept(datadir, tmp_path, account["secretKey"]) == []
-
-
-async def test_a_failed_test_says_why_and_clears_the_secret(
-    owner: User, control: ControlServer, signer: KeyedSigner, simulator: RunningSimulator,
-) -> None:
-    account = await open_account(simulator, "owner-5", enable_withdrawals=True)
-    await owner.open("/exchanges")
-    fill_account(owner, simulator, account)
-
-    owner.find("Test connection").click()
-
-    await owner.should_see("create a trade-only key at the exchange", retries=100)
-    (secret,) = owner.find("API secret").elements
-    assert isinstance(secret, ui.input) and secret.value == ""
-    assert not on_page(owner, account["secretKey"])
-    (save,) = owner.find(kind=ui.button, content="Save").elements
-    assert not save.enabled
-
-
-async def test_the_page_adds_and_removes_a_pair_and_keeps_an_account_a_pair_uses(
-    owner: User, control: ControlServer, signer: KeyedSigner, simulator: RunningSimulator,
-) -> None:
-    account = await open_account(simulator, "owner-6")
-    added = await owner.http_client.post("/api/exchanges", json={
-        **connection(simulator, account), "name": "main", "bot": "bot-2"})
-    assert added.status_code == 201, added.text
-    await owner.open("/exchanges")
-    with owner.scope(marker="pairs-card-bot-2"):
-        owner.find("Pair (BASE/QUOTE)").type("mts/usdc")
-        owner.find("Add pair").click()
-    await owner.should_see("MTS/USDC is added to bot-2 on main", retries=100)
-    rows = await rows_when(owner, "pairs-bot-2", lambda rows: len(rows) == 2)
-    assert [(r["exchange"], r["symbol"], r["mode"]) for r in rows] == [
-        ("sim", "MTS/BTC", "live"), ("main", "MTS/USDC", "shadow")]
-
-    owner.find(marker="accounts").trigger("remove", "main/bot-2")
-    await owner.should_see("Its keys are destroyed on the box's token")
-    owner.find("Remove account").click()
-    await owner.should_see("main is kept: bot-2 still trades MTS/USDC on 'main'; remove those "
-                          "pairs first", retries=100)
-    owner.find(marker="pairs-bot-2").trigger("remove", "main/MTS/USDC")
-    await owner.should_see("bot-2 cancels the pair's open orders first, then stops quoting it")
-    owner.find("Remove pair").click()
-    await owner.should_see("MTS/USDC is removed from bot-2; 0 open order(s) were cancelled",
-                          retries=100)
-    await rows_when(owner, "pairs-bot-2", lambda rows: len(rows) == 1)
-    owner.find(marker="accounts").trigger("remove", "main/bot-2")
-    await owner.should_see("Its keys are destroyed on the box's token")
-    owner.find("Remove account").click()
-    await owner.should_see("The account main of bot-2 is removed", retries=100)
-    await rows_when(owner, "accounts", lambda rows: [r["name"] for r in rows] == ["sim"])
-
-
-async def test_an_operator_sees_the_accounts_and_pairs_but_changes_nothing(
-    user: User, control: ControlServer, datadir: DataDir,
-) -> None:
-    user.http_client.cookies.delete(SESSION_COOKIE)
-    log_in(user, OPERATOR)
-    await user.open("/exchanges")
-
-    await user.should_see("bob (operator)")
-    rows = await rows_when(user, "accounts", bool)
-    assert [(r["name"], r["pairs"], r["removable"]) for r in rows] == [
-        ("sim", "MTS/USDT, MTS/BTC", False)]
-    assert [r["removable"] for r in await rows_when(user, "pairs-bot-1", bool)] == [False]
-    await user.should_not_see("Add an account")
-    await user.should_not_see("Add pair")
-    admin = ActingExchangeAdmin(app.state.panel, Identity(OPERATOR.name, OPERATOR.fingerprint,
-                                                          OPERATOR.role), "127.0.0.1")
-    with pytest.raises(ExchangeRefused) as refused:
-        await admin.act(PairPath(bot="bot-1", exchange="sim", symbol="MTS/USDT").asked())
-    assert refused.value.status == 403
-    (record,) = activity_records(datadir)
-    assert (record.actor, record.action, record.outcome) == ("bob", "pair_remove", "refused")
-
-
-async def test_the_dashboard_links_to_the_exchanges_page(
-    user: User, control: ControlServer,
-) -> None:
-    await user.open("/")
-
-    await user.should_see(kind=ui.link, content="Exchanges")
-
-
-async def test_the_page_adds_an_account_that_signs_with_a_key_made_on_the_box(
-    owner: User, control: ControlServer, signer: KeyedSigner, simulator: RunningSimulator,
-) -> None:
-    await open_account(simulator, "owner-7")
-    await owner.open("/exchanges")
-    with owner.scope(marker="exchange-form"):
-        owner.find("Account name").type("edge")
-        owner.find("Simulator URL").clear().type(simulator.url)
-        owner.find("Key made on this box (Ed25519)").click()
-        await owner.should_not_see("API secret")
-        await owner.should_not_see("Test connection")
-        owner.find("Generate key").click()
-    await owner.should_see("Register this public key at the exchange", retries=100)
-    (pem,) = [str(label.text) for label in owner.find(kind=ui.label).elements
-              if str(label.text).startswith("-----BEGIN PUBLIC KEY-----")]
-    async with httpx.AsyncClient(trust_env=False) as http:
-        registered = (await http.post(f"{simulator.url}/sim/accounts/owner-7/ed25519-keys",
-                                      json={"ed25519_public_key": pem})).json()
-    owner.find("API key id").type(registered["apiKey"])
-    owner.find(kind=ui.button, content="Save").click()
-
-    await owner.should_see("Account edge of bot-1 is added", retries=100)
-    rows = await rows_when(owner, "accounts", lambda rows: len(rows) == 2)
-    assert [(r["name"], r["kind"], r["api_key"]) for r in rows] == [
-        ("edge", "ed25519", registered["apiKey"]), ("sim", "—", "—")]
-
-
-async def test_an_exchange_the_box_cannot_trade_on_says_why_and_offers_no_test(
-    user: User, control: ControlServer,
-) -> None:
-    catalog = (await user.http_client.get("/api/exchanges/catalog")).json()
-    (alpaca,) = [c for c in catalog if c["id"] == "alpaca"]
-    await user.open("/exchanges")
-
-    with user.scope(marker="exchange-form"):
-        user.find("Exchange").click()
-        user.find(f"Alpaca (not supported: {alpaca['missing']})").click()
-    await user.should_see(f"The box cannot trade there: {alpaca['missing']}")
-    for button in ("Test connection", "Save"):
-        (element,) = user.find(kind=ui.button, content=button).elements
-        assert not element.enabled, button

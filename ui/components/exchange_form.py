@@ -19,9 +19,8 @@ from typing import Any
 
 from nicegui import ui
 
-from appliance.exchanges.catalog import SIMULATOR
-from ui.api_exchanges import (
-    CREDENTIAL_MAX,
+from appliance.exchanges.catalog import CREDENTIAL_MAX, SIMULATOR
+from ui.exchange_admin import (
     ActingExchangeAdmin,
     Choice,
     ConnectionTest,

@@ -1,4 +1,4 @@
-"""A table of users or tokens whose rows not revoked yet each have a Revoke button."""
+"""A table whose rows may each have one button, Revoke or Remove, that asks to confirm."""
 
 from __future__ import annotations
 
@@ -9,23 +9,30 @@ from nicegui import ui
 
 from ui.components.number_table import Column
 
-REVOKE_CELL = (
-    '<q-td :props="props"><q-btn v-if="props.row.live" flat dense no-caps color="negative" '
-    'label="Revoke" @click="() => $parent.$emit(\'revoke\', props.row.key)" /></q-td>')
-"""A row's Revoke button: it sends the row's key to the server, which asks to confirm."""
+
+def action_cell(label: str, event: str, flag: str) -> str:
+    """Return the cell of a row's button: shown where the row's `flag` is true, it sends the
+    row's key to the server as `event`, and the server asks to confirm."""
+    return (f'<q-td :props="props"><q-btn v-if="props.row.{flag}" flat dense no-caps '
+            f'color="negative" label="{label}" '
+            f'@click="() => $parent.$emit(\'{event}\', props.row.key)" /></q-td>')
 
 
 class RevokeTable(ui.table):
-    """A table of users or tokens with a Revoke button on each row not revoked yet."""
+    """A table with a button on each row whose `flag` field is true: by default Revoke, on the
+    users and tokens not revoked yet (`live`); Remove, on accounts and pairs, for instance."""
 
     def __init__(self, columns: Sequence[Column], empty: str,
-                 revoke: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+                 act: Callable[[dict[str, Any]], Awaitable[None]], label: str = "Revoke",
+                 flag: str = "live") -> None:
+        event = label.lower()
         specs = [column.spec() for column in columns]
-        super().__init__(rows=[], columns=[*specs, {"name": "revoke", "label": "",
+        super().__init__(rows=[], columns=[*specs, {"name": event, "label": "",
                                                     "field": "key"}], row_key="key")
+        self._flag = flag
         self.props(f'dense flat bordered no-data-label="{empty}"').classes("w-full")
-        self.add_slot("body-cell-revoke", REVOKE_CELL)
-        self.on("revoke", lambda event: self._revoke(event.args, revoke))
+        self.add_slot(f"body-cell-{event}", action_cell(label, event, flag))
+        self.on(event, lambda e: self._act(e.args, act))
 
     def show(self, rows: list[dict[str, Any]]) -> None:
         """Show these rows, sending nothing to the browser if they did not change."""
@@ -33,9 +40,8 @@ class RevokeTable(ui.table):
             self.rows = rows
             self.update()
 
-    async def _revoke(self, key: Any,
-                      revoke: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
-        """Revoke the row the browser names, if it is one shown and not revoked yet."""
-        row = next((r for r in self.rows if r["key"] == key and r["live"]), None)
+    async def _act(self, key: Any, act: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        """Act on the row the browser names, if it is one shown with its button."""
+        row = next((r for r in self.rows if r["key"] == key and r[self._flag]), None)
         if row is not None:
-            await revoke(row)
+            await act(row)

@@ -9,13 +9,19 @@ orders first. The buttons act over the page's socket, which the auth guard does 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import Request
 from nicegui import ui
 
-from ui.api_exchanges import (
+from ui.auth.guard import Identity, client_address
+from ui.components.banner import Banner
+from ui.components.change_prompts import confirmed
+from ui.components.exchange_form import ExchangeForm, SavedAccount
+from ui.components.number_table import Column
+from ui.components.revoke_table import RevokeTable
+from ui.const import REFRESH_SECONDS
+from ui.exchange_admin import (
     Account,
     AccountPath,
     ActingExchangeAdmin,
@@ -26,12 +32,6 @@ from ui.api_exchanges import (
     PairPath,
     form_of,
 )
-from ui.auth.guard import Identity, client_address
-from ui.components.banner import Banner
-from ui.components.change_prompts import confirmed
-from ui.components.exchange_form import ExchangeForm, SavedAccount
-from ui.components.number_table import Column
-from ui.const import REFRESH_SECONDS
 from ui.pages.dashboard import LOGOUT_FORM
 from ui.panel import Panel
 
@@ -42,10 +42,6 @@ ACCOUNT_COLUMNS = (
 )
 PAIR_COLUMNS = (Column("exchange", "Account"), Column("symbol", "Pair"),
                 Column("strategy", "Strategy"), Column("mode", "Mode"))
-REMOVE_CELL = (
-    '<q-td :props="props"><q-btn v-if="props.row.removable" flat dense no-caps color="negative" '
-    'label="Remove" @click="() => $parent.$emit(\'remove\', props.row.key)" /></q-td>')
-"""A row's Remove button: it sends the row's key to the server, which asks to confirm."""
 
 
 def account_row(account: Account, owner: bool) -> dict[str, Any]:
@@ -56,31 +52,6 @@ def account_row(account: Account, owner: bool) -> dict[str, Any]:
             "kind": account.kind or "—", "api_key": account.api_key or "—",
             "pairs": ", ".join(account.pairs) or "—", "account": account.name,
             "account_bot": account.bot, "removable": owner and account.bot is not None}
-
-
-class RemoveTable(ui.table):
-    """A table whose removable rows each have a Remove button."""
-
-    def __init__(self, columns: Sequence[Column], empty: str,
-                 remove: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
-        specs = [column.spec() for column in columns]
-        super().__init__(rows=[], columns=[*specs, {"name": "remove", "label": "",
-                                                    "field": "key"}], row_key="key")
-        self.props(f'dense flat bordered no-data-label="{empty}"').classes("w-full")
-        self.add_slot("body-cell-remove", REMOVE_CELL)
-        self.on("remove", lambda event: self._remove(event.args, remove))
-
-    def show(self, rows: list[dict[str, Any]]) -> None:
-        """Show these rows, sending nothing to the browser if they did not change."""
-        if rows != self.rows:
-            self.rows = rows
-            self.update()
-
-    async def _remove(self, key: Any, remove: Callable[[dict[str, Any]], Awaitable[None]]
-                      ) -> None:
-        row = next((r for r in self.rows if r["key"] == key and r["removable"]), None)
-        if row is not None:
-            await remove(row)
 
 
 class BotPairsCard(ui.card):
@@ -97,7 +68,8 @@ class BotPairsCard(ui.card):
         self.classes("w-full").mark(f"pairs-card-{bot}")
         with self:
             ui.label(f"{bot}: pairs").classes("text-h6")
-            self._table = RemoveTable(PAIR_COLUMNS, "no pairs", self._remove).mark(f"pairs-{bot}")
+            self._table = RevokeTable(PAIR_COLUMNS, "no pairs", self._remove, label="Remove",
+                                      flag="removable").mark(f"pairs-{bot}")
             with ui.row().classes("items-end gap-4") as adding:
                 self._account = ui.select([], label="Account", on_change=self._offer).classes(
                     "min-w-48")
@@ -180,7 +152,8 @@ class ExchangesPage:
             self._banner = Banner("storage")
             with ui.card().classes("w-full").mark("accounts-card"):
                 ui.label("Exchange accounts").classes("text-h6")
-                self._accounts = RemoveTable(ACCOUNT_COLUMNS, "no accounts", self._remove)
+                self._accounts = RevokeTable(ACCOUNT_COLUMNS, "no accounts", self._remove,
+                                             label="Remove", flag="removable")
                 self._accounts.mark("accounts")
             if identity.is_owner:
                 with ui.card().classes("w-full"):

@@ -235,3 +235,13 @@ def test_settings_are_read_by_anyone_logged_in_and_changed_by_owners_only() -> N
     assert need_of("POST", "/api/config/versions/3/restore") is Need.OWNER
     assert need_of("POST", "/api/bots/bot-1/stop") is Need.CONTROL
     assert need_of("POST", "/api/bots/bot-1/symbols/activate") is Need.CONTROL
+
+
+def test_accounts_and_pairs_are_read_by_anyone_logged_in_and_changed_by_owners_only() -> None:
+    for path in ("/api/exchanges", "/api/exchanges/catalog", "/api/bots/bot-1/pairs"):
+        assert need_of("GET", path) is Need.VIEW, path
+    for method, path in (("POST", "/api/exchanges/test"), ("POST", "/api/exchanges"),
+                         ("POST", "/api/exchanges/keys"), ("DELETE", "/api/exchanges/main/bot-1"),
+                         ("POST", "/api/bots/bot-1/pairs"),
+                         ("DELETE", "/api/bots/bot-1/pairs/main/MTS/USDT")):
+        assert need_of(method, path) is Need.OWNER, (method, path)
