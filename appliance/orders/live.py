@@ -27,15 +27,18 @@ class LiveOrder:
 
 
 class ClientIds:
-    """Hand out `mmbox-<bot>-<seq>` ids, continuing after the last one the log holds.
+    """Hand out `mmbox<bot>x<seq>` ids (`mmboxbot1x17`), continuing after the last one the log
+    holds.
 
-    The id is fixed before the order is sent, so a retry can never double an order.
+    The id is fixed before the order is sent, so a retry can never double an order. Letters
+    and digits only, as OKX's clOrdId demands (the strictest of the exchanges with a capability
+    table): the bot's name is written without its '-'.
     """
 
     def __init__(self, bot: str, sent_so_far: int) -> None:
-        self._bot = bot
+        self._tag = "".join(c for c in bot if c.isascii() and c.isalnum())
         self._seq = itertools.count(sent_so_far + 1)
 
     def next(self) -> str:
         """Return the next unused client order id."""
-        return f"mmbox-{self._bot}-{next(self._seq)}"
+        return f"mmbox{self._tag}x{next(self._seq)}"

@@ -49,7 +49,7 @@ async def test_cycle_rests_one_bid_and_one_ask_inside_the_others_spread(
     orders = {o["side"]: o for o in resting(simulator)}
     assert set(orders) == {"BUY", "SELL"}
     assert float(orders["BUY"]["price"]) < float(orders["SELL"]["price"])
-    assert all(o["clientOrderId"].startswith("mmbox-bot-1-") for o in orders.values())
+    assert all(o["clientOrderId"].startswith("mmboxbot1x") for o in orders.values())
     sent = log.events(kinds=(EventKind.ORDER, EventKind.CANCEL))
     await worker.cycle(time.time())
     if not log.events(kinds=(EventKind.FILL,)):  # a taker may hit a quote between cycles

@@ -145,8 +145,7 @@ def made_ids(bot: str) -> list[str]:
 @pytest.mark.parametrize("table", [
     TABLES["binance"],
     TABLES["bybit"],
-    pytest.param(TABLES["okx"], marks=pytest.mark.xfail(
-        strict=True, reason="mmbox-<bot>-<seq> holds '-', which OKX's clOrdId does not allow")),
+    TABLES["okx"],
 ], ids=["binance", "bybit", "okx"])
 def test_the_client_ids_we_make_fit_every_exchange(table: Capabilities) -> None:
     unfit = [i for bot in BOT_UIDS for i in made_ids(bot) if not table.client_order_id.fits(i)]
