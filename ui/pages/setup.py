@@ -80,6 +80,7 @@ class SetupWizard:
                                     (Step.LIVE, self._live_step)):
                     with ui.step(TITLES[step]).mark(f"step-{step.value}"):
                         build()
+        self._show_strategy()  # a visit resuming past the pair step finds its settings shown
 
     # The steps.
 
