@@ -70,9 +70,7 @@ class ConfigOps:
 
     async def risk_configure(self, args: dict[str, Any]) -> dict[str, Any]:
         """Set one bot's risk limits."""
-        bot = _text(args, "bot")
-        if bot not in {b.name for b in appliance_db.bots(self._db)}:
-            raise IpcError("not_found", f"there is no bot named '{bot}'")
+        bot = known_bot(self._db, args)
         try:
             limits = RiskLimits.model_validate(args.get("risk"))
         except ValidationError as exc:
@@ -129,15 +127,8 @@ class ConfigOps:
 
     async def _hand_over(self, bot: str, op: str, args: dict[str, Any]) -> bool:
         """Give a running bot its new settings; False when it is not running."""
-        try:
-            await self._ask_bot(bot, op, args)
-        except IpcError as exc:
-            if exc.code in ("not_running", "unknown_bot"):
-                return False
-            raise IpcError(exc.code, f"the settings are stored, and the bot will read them at "
-                           f"its next start, but it did not take them now: {exc.message}"
-                           ) from None
-        return True
+        return await hand_over(self._ask_bot, bot, op, args, "the settings are stored, and "
+                               "the bot will read them at its next start")
 
     def _pair(self, bot: str, exchange: str, symbol: str) -> Pair:
         pair = next((p for p in appliance_db.pairs(self._db, bot)
@@ -145,6 +136,27 @@ class ConfigOps:
         if pair is None:
             raise IpcError("not_found", f"{bot} has no pair {symbol} on {exchange}")
         return pair
+
+
+async def hand_over(ask_bot: AskBot, bot: str, op: str, args: dict[str, Any],
+                    stored: str) -> bool:
+    """Ask a running bot to take a change already `stored`; False when it is not running."""
+    try:
+        await ask_bot(bot, op, args)
+    except IpcError as exc:
+        if exc.code in ("not_running", "unknown_bot"):
+            return False
+        raise IpcError(exc.code, f"{stored}, but it did not take it now: {exc.message}"
+                       ) from None
+    return True
+
+
+def known_bot(db: sqlite_utils.Database, args: dict[str, Any]) -> str:
+    """Return the bot args name, which must be one of the box's."""
+    bot = text(args, "bot", "the name of a bot, e.g. bot-1", limit=40)
+    if bot not in {b.name for b in appliance_db.bots(db)}:
+        raise IpcError("not_found", f"there is no bot named '{bot}'")
+    return bot
 
 
 def _stored(pair: Pair) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from appliance.supervisor.const import (
     SIGNER_READY_TIMEOUT,
 )
 from appliance.supervisor.exchange_ops import ExchangeOps
+from appliance.supervisor.pair_ops import PairOps
 from appliance.supervisor.reaper import reap
 from appliance.supervisor.sandbox import account_for
 from hsm.client import SignerClient, SignerError
@@ -92,10 +93,12 @@ class Supervisor:
                        {bot.name: bot.uid for bot in self._bots})
         self._development = license.kind is BoxKind.DEVELOPMENT
         access = AccessOps(self._db, license.limits.users)
-        exchanges = ExchangeOps(self._db, self._ask_bot, SignerClient(self.data.signer_sock),
-                                license.limits, license.asset, self._bot_uid, os.getuid())
+        setup = asyncio.Lock()  # one account or pair change at a time
+        accounts = ExchangeOps(self._db, SignerClient(self.data.signer_sock), license.limits,
+                               license.asset, self._bot_uid, os.getuid(), setup)
+        pairs = PairOps(self._db, self._ask_bot, license.asset, setup)
         self._access_ops = {**access.table(), **ConfigOps(self._db, self._ask_bot).table(),
-                            **exchanges.table()}
+                            **accounts.table(), **pairs.table()}
         access.start()
         control = await serve_unix(self.data.control_sock, self._answer, mode=0o666)
         try:

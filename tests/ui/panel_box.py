@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -36,6 +37,7 @@ from appliance.store.events import (
 from appliance.supervisor.access import AccessOps
 from appliance.supervisor.config_ops import ConfigOps
 from appliance.supervisor.exchange_ops import ExchangeOps
+from appliance.supervisor.pair_ops import PairOps
 from appliance.vocabulary import Side
 from hsm.client import SignerClient
 from hsm.enrol import fingerprint, public_pem
@@ -214,10 +216,12 @@ class ControlServer:
         """
         if self._access is None:
             db = open_writer(self.datadir.appliance_db)
-            exchanges = ExchangeOps(db, self.ask_bot, SignerClient(self.datadir.signer_sock),
-                                    self.limits, "MTS", lambda bot: os.getuid(), os.getuid())
+            setup = asyncio.Lock()
+            exchanges = ExchangeOps(db, SignerClient(self.datadir.signer_sock), self.limits,
+                                    "MTS", lambda bot: os.getuid(), os.getuid(), setup)
             self._access = {**AccessOps(db, USER_CAP).table(),
-                            **ConfigOps(db, self.ask_bot).table(), **exchanges.table()}
+                            **ConfigOps(db, self.ask_bot).table(), **exchanges.table(),
+                            **PairOps(db, self.ask_bot, "MTS", setup).table()}
         return self._access
 
     async def ask_bot(self, bot: str, op: str, args: dict[str, Any]) -> Any:

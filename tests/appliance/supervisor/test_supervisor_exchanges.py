@@ -3,6 +3,7 @@ real ccxt against the simulator over HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Iterator
@@ -12,7 +13,6 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from appliance.config import history
 from appliance.datadir import DataDir
 from appliance.exchanges.adapter import connect
 from appliance.ipc import IpcError
@@ -20,6 +20,7 @@ from appliance.license import TIERS
 from appliance.store import appliance_db
 from appliance.store.database import open_writer
 from appliance.supervisor.exchange_ops import ExchangeOps
+from appliance.supervisor.pair_ops import PairOps
 from hsm.client import SignerClient
 from hsm.const import DEFAULT_TOKEN_LABEL
 from hsm.softhsm import init_token, use_config
@@ -59,10 +60,20 @@ def db(tmp_path: Path) -> sqlite_utils.Database:
     return db
 
 
+class Box:
+    """The account and pair ops as the supervisor makes them: one lock for both."""
+
+    def __init__(self, db: sqlite_utils.Database, signer: SignerClient,
+                 bots: Bots | None = None, tier: str = "starter") -> None:
+        setup = asyncio.Lock()
+        self.accounts = ExchangeOps(db, signer, TIERS[tier], ASSET, lambda bot: os.getuid(),
+                                    os.getuid(), setup)
+        self.pairs = PairOps(db, (bots or Bots(set())).ask, ASSET, setup)
+
+
 def ops(db: sqlite_utils.Database, signer: SignerClient, bots: Bots | None = None,
-        tier: str = "starter") -> ExchangeOps:
-    return ExchangeOps(db, (bots or Bots(set())).ask, signer, TIERS[tier], ASSET,
-                       lambda bot: os.getuid(), os.getuid())
+        tier: str = "starter") -> Box:
+    return Box(db, signer, bots, tier)
 
 
 def open_account(simulator: RunningSimulator, name: str, **options: Any) -> dict[str, Any]:
@@ -89,13 +100,13 @@ async def test_an_account_is_tested_its_secret_goes_into_the_token_and_its_bot_c
     tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
     account = open_account(simulator, "owner-1")
-    tested = await ops(db, signer).exchange_test(add_args(simulator, account))
+    tested = await ops(db, signer).accounts.exchange_test(add_args(simulator, account))
     assert tested["markets"] > 0 and tested["balances"][ASSET] == "1000"
     assert tested["permissions"] == {"reported": True, "withdraw": False}
     assert f"{ASSET}/USDT" in tested["asset_markets"]
     assert labels(signer) == set(), "a test keeps no key"
 
-    added = await ops(db, signer).exchange_add(add_args(simulator, account))
+    added = await ops(db, signer).accounts.exchange_add(add_args(simulator, account))
     assert added == {"name": "sim", "bot": "bot-1", "exchange": "binance", "kind": "hmac",
                      "label": "bot-1.sim.hmac"}
     assert labels(signer) == {"bot-1.sim.hmac"}
@@ -116,7 +127,7 @@ async def test_a_key_that_can_withdraw_is_refused_and_nothing_is_kept(
     db: sqlite_utils.Database, signer: SignerClient, simulator: RunningSimulator,
 ) -> None:
     account = open_account(simulator, "owner-2", enable_withdrawals=True)
-    for op in (ops(db, signer).exchange_test, ops(db, signer).exchange_add):
+    for op in (ops(db, signer).accounts.exchange_test, ops(db, signer).accounts.exchange_add):
         with pytest.raises(IpcError) as refused:
             await op(add_args(simulator, account))
         assert refused.value.code == "withdraw_enabled"
@@ -131,7 +142,7 @@ async def test_a_wrong_secret_is_refused_without_repeating_it(
 ) -> None:
     account = {**open_account(simulator, "owner-3"), "secretKey": "not-the-secret-" + "x" * 40}
     with pytest.raises(IpcError) as refused:
-        await ops(db, signer).exchange_add(add_args(simulator, account))
+        await ops(db, signer).accounts.exchange_add(add_args(simulator, account))
     assert refused.value.code == "connection_failed"
     assert "not-the-secret" not in refused.value.message
     assert labels(signer) == set() and appliance_db.exchange_keys(db) == []
@@ -153,7 +164,7 @@ async def test_bad_arguments_are_refused_before_the_token_is_touched(
 ) -> None:
     account = open_account(simulator, "owner-4")
     with pytest.raises(IpcError) as refused:
-        await ops(db, signer).exchange_add({**add_args(simulator, account), **change})
+        await ops(db, signer).accounts.exchange_add({**add_args(simulator, account), **change})
     assert refused.value.code == code
     assert labels(signer) == set() and appliance_db.exchange_keys(db) == []
 
@@ -161,12 +172,12 @@ async def test_bad_arguments_are_refused_before_the_token_is_touched(
 async def test_the_license_tier_caps_the_exchanges(
     db: sqlite_utils.Database, signer: SignerClient, simulator: RunningSimulator,
 ) -> None:
-    await ops(db, signer).exchange_add(add_args(simulator, open_account(simulator, "a")))
+    await ops(db, signer).accounts.exchange_add(add_args(simulator, open_account(simulator, "a")))
     # Another bot's account on the same exchange is not another exchange.
-    await ops(db, signer).exchange_add(
+    await ops(db, signer).accounts.exchange_add(
         add_args(simulator, open_account(simulator, "b"), bot="bot-2"))
     with pytest.raises(IpcError) as refused:
-        await ops(db, signer).exchange_add(
+        await ops(db, signer).accounts.exchange_add(
             add_args(simulator, open_account(simulator, "c"), name="second"))
     assert refused.value.code == "limit"
     assert "license allows 1" in refused.value.message
@@ -177,11 +188,11 @@ async def test_an_ed25519_key_is_made_on_the_token_and_only_its_public_key_leave
     db: sqlite_utils.Database, signer: SignerClient, simulator: RunningSimulator,
 ) -> None:
     open_account(simulator, "owner-5")
-    made = await ops(db, signer).exchange_keygen({"name": "sim", "bot": "bot-1"})
+    made = await ops(db, signer).accounts.exchange_keygen({"name": "sim", "bot": "bot-1"})
     assert made["public_key_pem"].startswith("-----BEGIN PUBLIC KEY-----")
     registered = post(f"{simulator.url}/sim/accounts/owner-5/ed25519-keys",
                       {"ed25519_public_key": made["public_key_pem"]})
-    added = await ops(db, signer).exchange_add({
+    added = await ops(db, signer).accounts.exchange_add({
         **add_args(simulator, {"apiKey": "", "secretKey": ""}), "kind": "ed25519",
         "credentials": {"apiKey": registered["apiKey"]}})
     assert added["label"] == "bot-1.sim.ed25519"
@@ -189,61 +200,25 @@ async def test_an_ed25519_key_is_made_on_the_token_and_only_its_public_key_leave
     assert (key.kind, key.api_key) == ("ed25519", registered["apiKey"])
 
 
-async def test_pairs_are_of_the_licensed_asset_exist_and_meet_the_minimum_order(
-    db: sqlite_utils.Database, signer: SignerClient, simulator: RunningSimulator,
-) -> None:
-    bots = Bots({"bot-1"})
-    box = ops(db, signer, bots)
-    await box.exchange_add(add_args(simulator, open_account(simulator, "owner-6")))
-    base = {"bot": "bot-1", "exchange": "sim", "actor": "owner", "fingerprint": "f" * 64}
-    refusals: list[tuple[dict[str, Any], str]] = [
-        ({"symbol": "BTC/USDT"}, "asset_locked"),
-        ({"symbol": "MTS/NOPE"}, "not_found"),
-        ({"symbol": "mts-usdt"}, "bad_args"),
-        ({"symbol": "MTS/USDT", "exchange": "elsewhere"}, "not_found"),
-        ({"symbol": "MTS/USDT", "settings": {"strategy": {"kind": "spread", "params": {
-            "half_spread_bps": 10, "order_size": "0.001", "max_inventory": "10"}}}}, "bad_args"),
-    ]
-    for change, code in refusals:
-        with pytest.raises(IpcError) as refused:
-            await box.pair_add({**base, **change})
-        assert refused.value.code == code, (change, refused.value.message)
-    assert "strategy.params.order_size" in refused.value.message
-    assert appliance_db.pairs(db) == [] and bots.handed == []
-
-    added = await box.pair_add({**base, "symbol": "MTS/USDT"})
-    assert added["started"] and bots.handed == [
-        ("bot-1", "add_pair", {"exchange": "sim", "symbol": "MTS/USDT"})]
-    (pair,) = appliance_db.pairs(db, "bot-1")
-    assert pair.shadow and pair.strategy == "spread", "a new pair starts in shadow mode"
-    (version,) = [v for v in history.versions(db, history.pair_target("bot-1", "sim",
-                                                                       "MTS/USDT"))
-                  if v.actor == "owner"]
-    assert version.id == added["version"]
-    with pytest.raises(IpcError) as twice:
-        await box.pair_add({**base, "symbol": "MTS/USDT"})
-    assert twice.value.code == "conflict"
-
-
 async def test_an_account_is_removed_only_when_no_pair_uses_it_and_its_keys_are_destroyed(
     db: sqlite_utils.Database, signer: SignerClient, simulator: RunningSimulator,
 ) -> None:
     bots = Bots({"bot-1"})
     box = ops(db, signer, bots)
-    await box.exchange_add(add_args(simulator, open_account(simulator, "owner-7")))
+    await box.accounts.exchange_add(add_args(simulator, open_account(simulator, "owner-7")))
     who = {"actor": "owner", "fingerprint": "f" * 64}
-    await box.pair_add({"bot": "bot-1", "exchange": "sim", "symbol": "MTS/USDT", **who})
+    await box.pairs.pair_add({"bot": "bot-1", "exchange": "sim", "symbol": "MTS/USDT", **who})
     with pytest.raises(IpcError) as refused:
-        await box.exchange_remove({"name": "sim", "bot": "bot-1", **who})
+        await box.accounts.exchange_remove({"name": "sim", "bot": "bot-1", **who})
     assert refused.value.code == "conflict" and "MTS/USDT" in refused.value.message
     assert labels(signer) == {"bot-1.sim.hmac"}
 
-    removed = await box.pair_remove({"bot": "bot-1", "exchange": "sim", "symbol": "MTS/USDT",
+    removed = await box.pairs.pair_remove({"bot": "bot-1", "exchange": "sim", "symbol": "MTS/USDT",
                                      **who})
     assert removed["symbol"] == "MTS/USDT"
     assert bots.handed[-1] == ("bot-1", "remove_pair", {"symbol": "MTS/USDT"})
     assert appliance_db.pairs(db) == []
-    gone = await box.exchange_remove({"name": "sim", "bot": "bot-1", **who})
+    gone = await box.accounts.exchange_remove({"name": "sim", "bot": "bot-1", **who})
     assert gone["destroyed"] == ["bot-1.sim.hmac"]
     assert labels(signer) == set()
     assert appliance_db.exchanges(db) == {} and appliance_db.exchange_keys(db) == []
