@@ -19,6 +19,7 @@ from ui.api_exchanges import exchanges_router
 from ui.auth.guard import AuthGuard
 from ui.headers import SecurityHeaders
 from ui.ip_guard import Allowlist, IpGuard
+from ui.metrics import metrics_router
 from ui.pages.access import add_access
 from ui.pages.dashboard import add_dashboard
 from ui.pages.exchanges import add_exchanges
@@ -58,7 +59,8 @@ def build_panel(datadir: DataDir, *, development: bool = False) -> Panel:
     app.add_middleware(IpGuard, allowlist=Allowlist(datadir.appliance_db))
     app.add_middleware(SecurityHeaders)
     include(login_router(panel), api_router(panel), access_router(panel),
-            config_router(panel), exchanges_router(panel), docs_router())
+            config_router(panel), exchanges_router(panel), docs_router(),
+            metrics_router(panel, datadir))
     add_dashboard(panel)
     add_system(panel, datadir)
     add_access(panel)

@@ -4,7 +4,8 @@ A pure ASGI middleware inside the IP guard: it sees pages, REST routes and NiceG
 alike. Only the login page, its stylesheet and `GET /api/health` are open without one.
 
 - Pages and the NiceGUI socket want a session (the cookie a USB-key login set); REST routes
-  take a session or `Authorization: Bearer <token>`.
+  and `/metrics`, which scripts and Prometheus call, take a session or
+  `Authorization: Bearer <token>`, and answer 401 rather than sending a caller to log in.
 - What a caller may do: viewing needs any session or token; a request that changes anything
   needs a session or a control token; the owner's routes (users, tokens, allowlist, activity)
   need an owner's session.
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "mmbox_session"
 LOGIN_PATH = "/login"
 SOCKET_PREFIX = "/_nicegui_ws/"
+REST_PREFIX = "/api/"
+METRICS_PATH = "/metrics"
+"""The box's figures for Prometheus: viewed, like the REST API, with a session or any token."""
 PUBLIC = {
     ("GET", LOGIN_PATH), ("POST", LOGIN_PATH), ("GET", "/login/style.css"),
     ("POST", "/login/dev-key"), ("GET", "/api/health"),
@@ -131,6 +135,11 @@ def need_of(method: str, path: str) -> Need:
     return Need.VIEW
 
 
+def for_scripts(path: str) -> bool:
+    """Return whether a path is called by scripts: it takes a token, and refuses with a 401."""
+    return path.startswith(REST_PREFIX) or path == METRICS_PATH
+
+
 def headers_of(scope: Scope) -> dict[str, str]:
     """Return a scope's headers by lower-case name (the last of a repeated header wins)."""
     return {name.decode("latin-1").lower(): value.decode("latin-1")
@@ -179,15 +188,14 @@ class AuthGuard:
         headers = headers_of(scope)
         need = need_of(method, path)
         socket = path.startswith(SOCKET_PREFIX)
-        identity = self._identify(headers, tokens_too=path.startswith("/api/"),
-                                  touch=not socket)
+        identity = self._identify(headers, tokens_too=for_scripts(path), touch=not socket)
         changes = method not in SAFE_METHODS and not socket
         refusal: tuple[int, str, str] | None = None
         if (changes or socket) and not self._same_origin(headers, identity, required=changes):
             refusal = (403, "cross_origin", "this request did not come from the panel's own "
                        "pages; open the panel at its own address and try again")
         elif need is not Need.NOTHING and identity is None:
-            if not socket and not path.startswith("/api/") and method in SAFE_METHODS:
+            if not socket and not for_scripts(path) and method in SAFE_METHODS:
                 await redirect(send, LOGIN_PATH)
                 return
             refusal = (401, "unauthenticated", "log in with your USB key, or send an API token "
