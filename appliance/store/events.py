@@ -3,7 +3,13 @@
 Each kind of event is a frozen dataclass; they are encoded to and decoded from the log's rows
 here and nowhere else, so the bot, the ledger and the panel read the same types. Prices and
 amounts are Decimals, states are enum values. Rows written by older versions (upper-case
-states, a reject without a reason) decode to the same types.
+states, a reject without a reason, a state change without its actor) decode to the same types.
+
+Every row is chained to the one before it (`appliance.store.chain`): its `hash` covers its
+`prev` and the canonical encoding of its seq, time, symbol, kind and body as stored, so a row
+edited, deleted, inserted or moved shows (`appliance.store.verify`). A row and its hash are
+written by one INSERT: a bot killed while it writes leaves the whole row or none of it. A log
+written before rows were chained is chained once, by its bot when it next opens it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from typing import Any
 import sqlite_utils
 
 from appliance.risk.const import SymbolState, TripKind
+from appliance.store.access import transaction
+from appliance.store.chain import START, Head, Link, record_hash
 from appliance.store.database import open_reader, open_writer
 from appliance.vocabulary import Side
 
@@ -55,10 +63,17 @@ class BotStateChanged:
 
 @dataclass(frozen=True)
 class SymbolStateChanged:
-    """A symbol moved to another state, by the operator or the bot, and why."""
+    """A symbol moved to another state, by the operator or the bot, and why.
+
+    `actor` and `fingerprint` name the user whose action it was, as the user-activity log
+    names them; both are '' for a change the bot made, and in rows written before they were
+    kept.
+    """
 
     state: SymbolState
     reason: str
+    actor: str = ""
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -203,7 +218,8 @@ def _decode(kind: EventKind, d: dict[str, Any]) -> EventBody:
         state = str(d["state"])
         if state in set(BotStatus):
             return BotStateChanged(BotStatus(state))
-        return SymbolStateChanged(SymbolState(state.lower()), str(d.get("reason", "")))
+        return SymbolStateChanged(SymbolState(state.lower()), str(d.get("reason", "")),
+                                  str(d.get("actor", "")), str(d.get("fingerprint", "")))
     if kind is EventKind.QUOTE:
         return QuotesChosen(_price(d.get("mid")), _levels(d.get("bids"), d.get("bid")),
                             _levels(d.get("asks"), d.get("ask")),
@@ -242,13 +258,67 @@ def _levels(levels: Any, best: Any) -> tuple[PriceSize, ...]:
     return tuple((Decimal(str(price)), Decimal(str(size))) for price, size in levels)
 
 
+CHAIN_BATCH = 5000
+"""How many rows are chained, or read to be checked, at a time."""
+
+
+def chain_record(seq: int, ts: float, symbol: str, kind: str, data: str) -> dict[str, Any]:
+    """Return what a row's hash covers: its seq, time, symbol, kind and body as stored."""
+    return {"seq": seq, "ts": ts, "symbol": symbol, "kind": kind, "body": data}
+
+
+def is_chained(db: sqlite_utils.Database) -> bool:
+    """Return whether the log's rows carry their chain (logs of older bots do not, until
+    their bot opens them)."""
+    return "hash" in {column.name for column in db["events"].columns}
+
+
+def read_links(db: sqlite_utils.Database, after: int, limit: int = CHAIN_BATCH) -> list[Link]:
+    """Return up to `limit` rows after seq `after`, oldest first, as links of the chain."""
+    rows = db.execute("SELECT seq, ts, kind, symbol, data, prev, hash FROM events "
+                      "WHERE seq > ? ORDER BY seq LIMIT ?", [after, limit]).fetchall()
+    return [Link(int(seq), chain_record(int(seq), float(ts), str(symbol), str(kind), str(data)),
+                 str(prev or ""), str(hash_ or ""))
+            for seq, ts, kind, symbol, data, prev, hash_ in rows]
+
+
 def _ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create the log, or chain the rows of one an older bot wrote."""
     if "events" not in db.table_names():
         db.execute(
             "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL,"
-            " kind TEXT NOT NULL, symbol TEXT NOT NULL, data TEXT NOT NULL)"
+            " kind TEXT NOT NULL, symbol TEXT NOT NULL, data TEXT NOT NULL,"
+            " prev TEXT NOT NULL DEFAULT '', hash TEXT NOT NULL DEFAULT '')"
         )
         db.execute("CREATE INDEX events_kind ON events (kind, seq)")
+    elif not is_chained(db):
+        _chain_rows(db)
+
+
+def _chain_rows(db: sqlite_utils.Database) -> None:
+    """Chain every row of a log written before rows were chained, all in one transaction.
+
+    A log of an older bot is brought up to date once, by its bot (its one writer) when it
+    opens it: from then on its existing rows verify like new ones, and an edit made to them
+    before this cannot be told from what the bot wrote.
+    """
+    with transaction(db):
+        db.execute("ALTER TABLE events ADD COLUMN prev TEXT NOT NULL DEFAULT ''")
+        db.execute("ALTER TABLE events ADD COLUMN hash TEXT NOT NULL DEFAULT ''")
+        head = START
+        while links := read_links(db, head.seq):
+            chained = []
+            for link in links:
+                digest = record_hash(head.hash, link.record)
+                chained.append((head.hash, digest, link.seq))
+                head = Head(link.seq, digest)
+            db.conn.executemany("UPDATE events SET prev = ?, hash = ? WHERE seq = ?", chained)
+
+
+def _head(db: sqlite_utils.Database) -> Head:
+    """Return the log's last row as the head of its chain."""
+    row = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    return START if row is None else Head(int(row[0]), str(row[1]))
 
 
 class EventLog:
@@ -257,16 +327,23 @@ class EventLog:
     def __init__(self, path: Path) -> None:
         self._db = open_writer(path)
         _ensure_schema(self._db)
+        self._head = _head(self._db)
 
     def append(self, symbol: str, body: EventBody) -> Event:
-        """Append one event and return it as the log now holds it."""
+        """Append one event, chained to the one before, and return it as the log now holds it.
+
+        The row and its hash are one INSERT: the log holds all of it, or none.
+        """
         ts = time.time()
-        kind = KIND_OF[type(body)]
-        cursor = self._db.execute(
-            "INSERT INTO events (ts, kind, symbol, data) VALUES (?, ?, ?, ?)",
-            [ts, kind.value, symbol, encode(body)],
-        )
-        return Event(int(cursor.lastrowid or 0), ts, symbol, body)
+        kind = KIND_OF[type(body)].value
+        data = encode(body)
+        prev, seq = self._head.hash, self._head.seq + 1
+        digest = record_hash(prev, chain_record(seq, ts, symbol, kind, data))
+        self._db.execute(
+            "INSERT INTO events (seq, ts, kind, symbol, data, prev, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", [seq, ts, kind, symbol, data, prev, digest])
+        self._head = Head(seq, digest)
+        return Event(seq, ts, symbol, body)
 
     def events(self, since: int = 0, kinds: tuple[EventKind, ...] = ()) -> list[Event]:
         """Return the events after sequence number `since`, oldest first."""

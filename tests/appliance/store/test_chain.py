@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from appliance.store.chain import GENESIS, ChainBroken, Link, record_hash, verify_chain
+from appliance.store.chain import (
+    GENESIS,
+    ChainBroken,
+    Head,
+    Link,
+    follow_chain,
+    record_hash,
+    verify_chain,
+)
 
 values = st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False)
 records = st.dictionaries(st.text(max_size=8), values, max_size=5)
@@ -55,3 +63,13 @@ def test_a_rehashed_edit_is_found_at_the_record_after_it() -> None:
 def test_a_removed_first_record_is_found() -> None:
     with pytest.raises(ChainBroken, match="record 2: does not follow the start of the chain"):
         verify_chain(build([{"n": n} for n in range(3)])[1:])
+
+
+def test_a_chain_followed_in_parts_verifies_from_where_the_last_part_ended() -> None:
+    links = build([{"n": n} for n in range(6)])
+    head, count = follow_chain(links[:4])
+
+    assert (head, count) == (Head(4, links[3].hash), 4)
+    assert follow_chain(links[4:], head) == (Head(6, links[5].hash), 2)
+    with pytest.raises(ChainBroken, match="record 6: does not follow record 4"):
+        follow_chain(links[5:], head)

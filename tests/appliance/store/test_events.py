@@ -46,7 +46,7 @@ levels = st.lists(st.tuples(numbers, numbers), max_size=5).map(tuple)
 
 bodies: st.SearchStrategy[EventBody] = st.one_of(
     st.builds(BotStateChanged, st.sampled_from(BotStatus)),
-    st.builds(SymbolStateChanged, states, texts),
+    st.builds(SymbolStateChanged, states, texts, texts, texts),
     st.builds(QuotesChosen, st.none() | numbers, levels, levels),
     st.builds(OrderSent, texts, sides, numbers, numbers),
     st.builds(OrderAcked, texts, texts),
@@ -71,7 +71,7 @@ def test_every_body_reads_back_as_written(body: EventBody) -> None:
 SENT = OrderSent("c1", Side.BUY, D("0.99"), D("100"))
 ONE_OF_EACH: list[EventBody] = [
     BotStateChanged(BotStatus.RUNNING),
-    SymbolStateChanged(SymbolState.ACTIVE, "activated by the operator"),
+    SymbolStateChanged(SymbolState.ACTIVE, "activated by the operator", "alice", "f" * 64),
     QuotesChosen(D("1.00"), ((D("0.99"), D("100")),), ((D("1.01"), D("100")),)),
     SENT,
     OrderAcked("c1", "11"),
