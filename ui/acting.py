@@ -63,10 +63,15 @@ class ActingSupervisor(Supervisor):
         return await self._as_user(f"stop_bot {bot}", lambda: super(
             ActingSupervisor, self).stop_bot(bot))
 
-    async def symbol_action(self, bot: str, symbol: str, action: SymbolAction) -> dict[str, Any]:
-        """Change a pair's state, as this user."""
+    async def symbol_action(self, bot: str, symbol: str, action: SymbolAction, *,
+                            actor: str = "", fingerprint: str = "") -> dict[str, Any]:
+        """Change a pair's state, as this user: the bot logs the change with their name and key.
+
+        `actor` and `fingerprint` are ignored: the user is this supervisor's `identity`.
+        """
         return await self._as_user(f"{action} {bot} {symbol}", lambda: super(
-            ActingSupervisor, self).symbol_action(bot, symbol, action))
+            ActingSupervisor, self).symbol_action(bot, symbol, action, actor=self.identity.name,
+                                                  fingerprint=self.identity.fingerprint))
 
     async def _as_user(
         self, action: str, command: Callable[[], Awaitable[dict[str, Any]]]

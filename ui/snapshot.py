@@ -16,6 +16,7 @@ from appliance.risk.const import SymbolState, TripKind
 from appliance.store.appliance_db import Bot, Pair, ProcessStatus, bots, pairs, processes, settings
 from appliance.store.database import StoreUnavailable, read_from
 from appliance.store.events import Event, OrderFilled
+from appliance.store.verify import ChainWatch, Verdict
 from appliance.vocabulary import Side
 from ui.api_log import ApiLogTail, ApiLogView
 from ui.const import RECENT_REQUESTS, STATE_UNKNOWN, LogState
@@ -95,6 +96,8 @@ class BotSnapshot:
     pairs: tuple[PairView, ...]
     events: LogState
     events_detail: str
+    chain: Verdict | None
+    """Whether the event log's chain verifies so far; None while the log is not read."""
     positions: tuple[PositionView, ...]
     open_orders: tuple[OrderView, ...]
     recent_fills: tuple[FillView, ...]
@@ -145,6 +148,7 @@ class BoxReader:
         self._datadir = datadir
         self._tails: dict[str, LedgerTail] = {}
         self._api_tails: dict[str, ApiLogTail] = {}
+        self._chains: dict[str, ChainWatch] = {}
 
     def health(self) -> BoxHealth:
         """Return the asset and the bots' states; raise StoreUnavailable if appliance.db fails."""
@@ -176,6 +180,15 @@ class BoxReader:
             self._api_tails[bot] = ApiLogTail(self._datadir.api_log(bot))
         return self._api_tails[bot]
 
+    def _chain(self, bot: str) -> Verdict:
+        """Verify a bot's log as far as it grew since the last look; the first look is a full
+        verify."""
+        watch = self._chains.setdefault(bot, ChainWatch(self._datadir.events_db(bot)))
+        try:
+            return watch.check()
+        except StoreUnavailable as exc:
+            return Verdict(False, 0, reason=f"the chain cannot be checked: {exc}")
+
     def _bot(self, config: BoxConfig, bot: Bot, now: float) -> BotSnapshot:
         """Return one bot's snapshot."""
         tail = self._tail(bot.name)
@@ -196,6 +209,7 @@ class BoxReader:
             pairs=bot_pairs,
             events=log_state,
             events_detail=log_detail,
+            chain=self._chain(bot.name) if read else None,
             positions=position_views(bot_pairs, tail) if read else (),
             open_orders=tuple(order_view(o) for o in tail.open_orders) if read else (),
             recent_fills=tuple(fill_view(e, f) for e, f in tail.recent_fills) if read else (),

@@ -32,10 +32,16 @@ class Supervisor:
         result: dict[str, Any] = await self._call("stop_bot", bot=bot)
         return result
 
-    async def symbol_action(self, bot: str, symbol: str, action: SymbolAction) -> dict[str, Any]:
-        """Ask the supervisor to change a pair's state; return {"bot", "symbol", "state"}."""
+    async def symbol_action(self, bot: str, symbol: str, action: SymbolAction, *,
+                            actor: str = "", fingerprint: str = "") -> dict[str, Any]:
+        """Ask the supervisor to change a pair's state; return {"bot", "symbol", "state"}.
+
+        `actor` and `fingerprint` name the user asking, as the user-activity log does; the bot
+        logs the state change with them ('' when the panel does not know the user).
+        """
         result: dict[str, Any] = await self._call(
-            "symbol_action", bot=bot, symbol=symbol, action=action.value
+            "symbol_action", bot=bot, symbol=symbol, action=action.value, actor=actor,
+            fingerprint=fingerprint,
         )
         return result
 

@@ -205,7 +205,9 @@ class BotRuntime:
             await self._stopped.wait()
             return {"bot": self.name, "stopped": True}
         if op == "symbol_action":
-            return await self._symbol_action(str(args.get("symbol")), str(args.get("action")))
+            return await self._symbol_action(
+                str(args.get("symbol")), str(args.get("action")),
+                str(args.get("actor") or ""), str(args.get("fingerprint") or ""))
         if op == "configure":
             return await self._configure(str(args.get("symbol")), args.get("settings"))
         if op == "configure_risk":
@@ -233,14 +235,16 @@ class BotRuntime:
             raise IpcError("unknown_symbol", f"{self.name} does not trade '{symbol}'")
         return worker
 
-    async def _symbol_action(self, symbol: str, action: str) -> dict[str, Any]:
-        """Carry out the operator's action on one of this bot's symbols.
+    async def _symbol_action(self, symbol: str, action: str, actor: str,
+                             fingerprint: str) -> dict[str, Any]:
+        """Carry out the action `actor` asked for on one of this bot's symbols.
 
         Activating a symbol whose worker failed starts its cycles again.
         """
         worker = self._worker(symbol)
         try:
-            state = await worker.operate(action, time.time())
+            state = await worker.operate(action, time.time(), actor=actor,
+                                         fingerprint=fingerprint)
         except OperatorRefused as exc:
             raise IpcError("refused", str(exc)) from None
         cycling = self._cycling.get(symbol)

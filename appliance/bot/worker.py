@@ -138,10 +138,13 @@ class SymbolWorker:
             self._record(now, "check_stale", {})
             self._trip(self.guard.observe_market(self.monitor.health(now, STALE_AFTER_S)))
 
-    async def operate(self, action: str, now: float) -> SymbolState:
+    async def operate(self, action: str, now: float, *, actor: str = "",
+                      fingerprint: str = "") -> SymbolState:
         """Carry out an operator's action on this symbol and return its state after it.
 
-        A symbol that leaves ACTIVE has its orders cancelled before the answer.
+        The state change is logged with who asked for it (`actor`, `fingerprint`: the user
+        as the user-activity log names them). A symbol that leaves ACTIVE has its orders
+        cancelled before the answer.
         """
         if action not in OPERATOR_ACTIONS:
             raise OperatorRefused(f"'{action}' is not an action; use one of "
@@ -149,8 +152,10 @@ class SymbolWorker:
         async with self._turn:
             if action == "activate" and self.guard.state is SymbolState.HALTED:
                 raise OperatorRefused(f"{self.symbol} is halted; clear the halt, then activate it")
-            self._record(now, "operate", {"action": action})
-            self._record_state(getattr(self.guard, action)())
+            self._record(now, "operate",
+                         {"action": action, "actor": actor, "fingerprint": fingerprint})
+            self._record_state(getattr(self.guard, action)(), actor=actor,
+                               fingerprint=fingerprint)
             if self.guard.state is not SymbolState.ACTIVE:
                 await self._pass([], now, CancelCause.OPERATOR)
             return self.guard.state
@@ -280,10 +285,11 @@ class SymbolWorker:
         self._events.append(self.symbol, QuotesChosen(
             mid, levels[Side.BUY], levels[Side.SELL], best_bid, best_ask))
 
-    def _record_state(self, change: StateChange | None, reason: str | None = None) -> None:
+    def _record_state(self, change: StateChange | None, reason: str | None = None, *,
+                      actor: str = "", fingerprint: str = "") -> None:
         if change is not None:
-            self._events.append(self.symbol,
-                                SymbolStateChanged(change.state, reason or change.reason))
+            self._events.append(self.symbol, SymbolStateChanged(
+                change.state, reason or change.reason, actor, fingerprint))
 
     def _trip(self, trip: Trip | None) -> None:
         """Record why the guard stopped the symbol; the pass that follows cancels its orders."""

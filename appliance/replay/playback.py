@@ -51,7 +51,9 @@ class Playback:
                 with contextlib.suppress(ccxt_async.OperationFailed):
                     await worker.cycle(now)  # as the bot does; the record holds what followed
             elif kind == "operate":
-                await worker.operate(str(payload["action"]), now)
+                await worker.operate(str(payload["action"]), now,
+                                     actor=str(payload.get("actor", "")),
+                                     fingerprint=str(payload.get("fingerprint", "")))
             elif kind == "reconcile":
                 await worker.reconcile(now)
             elif kind == "cancel_all":

@@ -220,7 +220,8 @@ class Supervisor:
         if op == "symbol_action":
             bot = self._bot_child(str(args.get("bot", "")))
             result = await bot.ask("symbol_action", symbol=args.get("symbol"),
-                                   action=args.get("action"))
+                                   action=args.get("action"), actor=args.get("actor") or "",
+                                   fingerprint=args.get("fingerprint") or "")
             return {"bot": bot.name, **result}
         known = ", ".join(["status", "start_bot", "stop_bot", "symbol_action",
                            *self._access_ops])

@@ -9,7 +9,7 @@ from nicegui.testing.user import User
 from appliance.datadir import DataDir
 from appliance.risk.const import SymbolState, TripKind
 from appliance.store.database import open_writer
-from tests.ui.panel_box import ControlServer, table_rows, write_bot_2_events
+from tests.ui.panel_box import OWNER, ControlServer, table_rows, write_bot_2_events
 
 
 async def test_each_bot_has_a_card_with_its_state_and_ledger(
@@ -89,7 +89,8 @@ async def test_a_pair_button_asks_the_supervisor_and_the_new_state_shows(
 
     await user.should_see(f"bot-1 MTS/USDT is now {after}")
     assert control.calls == [
-        ("symbol_action", {"bot": "bot-1", "symbol": "MTS/USDT", "action": action})
+        ("symbol_action", {"bot": "bot-1", "symbol": "MTS/USDT", "action": action,
+                           "actor": OWNER.name, "fingerprint": OWNER.fingerprint})
     ]
     with user.scope(marker="bot-1-MTS/USDT"):
         await user.should_see(f"operator: {action}", retries=100)

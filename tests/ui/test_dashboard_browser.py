@@ -172,6 +172,7 @@ async def test_the_owner_logs_in_sees_both_bots_activates_and_pauses_a_pair_and_
             ["DELETE", "/api/v3/order", "—", "—", "500.0", "RequestTimeout"]
         )
         await expect(bot_2.get_by_text("no exchange requests yet")).to_be_visible()
+        await expect(bot_1.get_by_text("chain verified")).to_be_visible()
         await asked_for_status(control)
         await expect(page.get_by_text("not answering")).to_have_count(0)
         await shot(page, "owner-dashboard")
@@ -194,12 +195,14 @@ async def test_the_owner_logs_in_sees_both_bots_activates_and_pauses_a_pair_and_
 
         await expect(page.get_by_text("bot-1: the supervisor will stop it")).to_be_visible()
         await shot(page, "owner-stopped")
+    records = activity_records(datadir)
+    carol = {"actor": "carol", "fingerprint": records[0].fingerprint}
     assert control.calls == [
-        ("symbol_action", {"bot": "bot-1", "symbol": "MTS/USDT", "action": "activate"}),
-        ("symbol_action", {"bot": "bot-1", "symbol": "MTS/USDT", "action": "pause"}),
+        ("symbol_action", {"bot": "bot-1", "symbol": "MTS/USDT", "action": "activate", **carol}),
+        ("symbol_action", {"bot": "bot-1", "symbol": "MTS/USDT", "action": "pause", **carol}),
         ("stop_bot", {"bot": "bot-1"}),
     ]
-    actions = [(r.actor, r.action, r.outcome) for r in activity_records(datadir)]
+    actions = [(r.actor, r.action, r.outcome) for r in records]
     assert actions[0] == ("carol", "login", "ok")
     assert actions[1:] == [("carol", "activate bot-1 MTS/USDT", "ok"),
                            ("carol", "pause bot-1 MTS/USDT", "ok"),

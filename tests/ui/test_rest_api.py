@@ -136,7 +136,8 @@ async def test_each_symbol_action_is_relayed_to_the_supervisor(
         200, {"bot": "bot-1", "symbol": "MTS/USDT", "state": after}
     )
     assert control.calls == [
-        ("symbol_action", {"bot": "bot-1", "symbol": "MTS/USDT", "action": action})
+        ("symbol_action", {"bot": "bot-1", "symbol": "MTS/USDT", "action": action,
+                           "actor": "", "fingerprint": ""})
     ]
 
 

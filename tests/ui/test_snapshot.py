@@ -9,6 +9,7 @@ import pytest
 from appliance.datadir import DataDir
 from appliance.ledger import open_orders_from_events, positions_from_events
 from appliance.risk.const import SymbolState, TripKind
+from appliance.store.chain import Breach
 from appliance.store.database import StoreUnavailable, open_writer
 from appliance.store.events import (
     BotStateChanged,
@@ -20,6 +21,7 @@ from appliance.store.events import (
     open_events,
     read_events,
 )
+from appliance.store.verify import Verdict
 from appliance.vocabulary import Side
 from tests.ui.panel_box import fill, order, quotes, risk_trip, write_bot_2_events
 from ui.const import LogState
@@ -286,3 +288,39 @@ def test_an_unreadable_appliance_db_raises_store_unavailable(datadir: DataDir) -
         reader.snapshot()
     with pytest.raises(StoreUnavailable, match=r"appliance\.db"):
         reader.health()
+
+
+def test_each_read_log_carries_whether_its_chain_verifies(datadir: DataDir) -> None:
+    reader = BoxReader(datadir)
+    rows = len(read_events(open_events(datadir.events_db("bot-1"))))
+
+    assert bot(reader, "bot-1").chain == Verdict(True, rows)
+    assert bot(reader, "bot-2").chain is None, "bot-2 has no log yet"
+
+
+def test_new_rows_are_verified_and_a_bad_one_is_named(datadir: DataDir) -> None:
+    reader = BoxReader(datadir)
+    first = bot(reader, "bot-1").chain
+    assert first is not None
+    log = EventLog(datadir.events_db("bot-1"))
+    log.append("MTS/USDT", quotes("1.05"))
+    log.close()
+    assert bot(reader, "bot-1").chain == Verdict(True, first.rows + 1)
+
+    seq = append_row(datadir, "bot-1", "state", "MTS/USDT", '{"state": "active"}')
+    chain = bot(reader, "bot-1").chain
+
+    assert chain is not None and (chain.ok, chain.seq, chain.breach) == (
+        False, seq, Breach.EDITED)
+
+
+def test_a_log_edited_while_the_panel_was_down_is_broken_at_its_start(
+    datadir: DataDir,
+) -> None:
+    db = open_writer(datadir.events_db("bot-1"))
+    db.execute("UPDATE events SET data = replace(data, '0.99', '0.89') WHERE seq = 3")
+    db.close()
+
+    chain = bot(BoxReader(datadir), "bot-1").chain
+
+    assert chain is not None and (chain.ok, chain.seq) == (False, 3)

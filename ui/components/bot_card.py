@@ -1,4 +1,5 @@
-"""One bot's card: its state, pairs, positions, orders, fills and exchange requests; controls."""
+"""One bot's card: its state, pairs, positions, orders, fills and exchange requests; controls;
+and whether its event log's chain verifies."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from nicegui import ui
 
 from appliance.ipc import IpcError
+from appliance.store.verify import Verdict
 from ui.components.formats import clock, counted
 from ui.components.keyed_column import KeyedColumn
 from ui.components.number_table import Column, NumberTable
@@ -56,6 +58,15 @@ def process_text(bot: BotSnapshot) -> str:
     return " · ".join(parts + ([bot.detail] if bot.detail else []))
 
 
+def chain_look(chain: Verdict) -> tuple[str, str]:
+    """Return the text and colour of the badge saying whether the event log's chain holds."""
+    if chain.ok:
+        return ("chain verified", "positive") if chain.done else ("verifying chain", "grey-7")
+    if chain.seq is not None:
+        return f"chain broken at row {chain.seq}", "negative"
+    return "chain not verified", "warning"
+
+
 def fill_record(fill: FillView) -> dict[str, Any]:
     """Return a fill with its time of day."""
     return {**asdict(fill), "time": clock(fill.ts)}
@@ -91,6 +102,9 @@ class BotCard(ui.card):
             ui.label(self.name).classes("text-h6")
             self._state = ui.badge()
             self._enabled = ui.badge(outline=True, color="grey-7")
+            self._chain = ui.badge(outline=True).mark(f"{self.name}-chain")
+            with self._chain:
+                self._chain_tooltip = ui.tooltip()
             ui.space()
             supervisor = self._supervisor
             self._start = self._button("Start", "play_arrow", "positive", supervisor.start_bot)
@@ -128,9 +142,19 @@ class BotCard(ui.card):
         self._start.set_enabled(not (bot.enabled and active))
         self._stop.set_enabled(bot.enabled or active)
         self._process.set_text(process_text(bot))
+        self._show_chain(bot.chain)
         self._show_pairs(bot)
         self._show_ledger(bot)
         self._requests.show(bot.requests)
+
+    def _show_chain(self, chain: Verdict | None) -> None:
+        """Show whether the event log's chain verifies, with the verdict in full on hover."""
+        self._chain.set_visibility(chain is not None)
+        if chain is not None:
+            text, color = chain_look(chain)
+            self._chain.set_text(text)
+            self._chain.set_background_color(color)
+            self._chain_tooltip.set_text(str(chain))
 
     def _show_pairs(self, bot: BotSnapshot) -> None:
         """Show each pair's line; its buttons work only while the bot runs."""

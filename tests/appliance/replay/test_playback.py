@@ -26,8 +26,15 @@ from appliance.recorder.journal import InputJournal, read_journal
 from appliance.recorder.limits import RecorderLimits
 from appliance.replay.playback import Playback
 from appliance.risk.bot import BotGuard
-from appliance.store.events import EventKind, EventLog, OrderSent, QuotesChosen
-from tests.appliance.bot.conftest import LIMITS, PAIR, active, post, venue_of
+from appliance.risk.const import SymbolState
+from appliance.store.events import (
+    EventKind,
+    EventLog,
+    OrderSent,
+    QuotesChosen,
+    SymbolStateChanged,
+)
+from tests.appliance.bot.conftest import LIMITS, PAIR, active, post, venue_of, worker_for
 from tests.conftest import RunningSimulator
 
 RECORD_SECONDS = float(os.environ.get("MMBOX_REPLAY_SECONDS", "62"))
@@ -84,3 +91,24 @@ async def test_recorded_inputs_replayed_give_the_same_quotes_and_intents(
     quotes = live.events(kinds=(EventKind.QUOTE,))
     assert len(intents) >= 10 and all(isinstance(e.body, OrderSent) for e in intents)
     assert len(quotes) >= 10 and all(isinstance(e.body, QuotesChosen) for e in quotes)
+
+
+async def test_an_operators_action_is_replayed_with_who_asked_for_it(
+    pro_client: Any, tmp_path: Path
+) -> None:
+    live = EventLog(tmp_path / "live.db")
+    journal = InputJournal(tmp_path / "inputs", RecorderLimits())
+    worker = worker_for(pro_client, live, journal=journal)
+    await worker.operate("activate", time.time(), actor="alice", fingerprint="a1" * 32)
+    await worker.operate("pause", time.time(), actor="bob", fingerprint="b2" * 32)
+    journal.close()
+    entries = list(read_journal(tmp_path / "inputs"))
+    replay = EventLog(tmp_path / "replay.db")
+    playback = Playback(entries, PAIR.symbol)
+
+    await playback.run(replayed_worker(pro_client, replay, playback))
+
+    assert decisions(replay) == decisions(live)
+    assert [(body.state, body.actor, body.fingerprint) for _, body in decisions(replay)
+            if isinstance(body, SymbolStateChanged)] == [
+        (SymbolState.ACTIVE, "alice", "a1" * 32), (SymbolState.PAUSED, "bob", "b2" * 32)]

@@ -23,11 +23,24 @@ import pytest
 
 from appliance.bot.runtime import CYCLE_SECONDS
 from appliance.datadir import DataDir
-from appliance.store.events import EventKind, QuotesChosen, open_events, read_events
+from appliance.risk.const import SymbolState
+from appliance.store import access
+from appliance.store.access import Role
+from appliance.store.database import read_from
+from appliance.store.events import (
+    EventKind,
+    QuotesChosen,
+    SymbolStateChanged,
+    open_events,
+    read_events,
+)
 from hsm.softkeys import DEV_KEY_PIN_FILE
 from provisioning.devrun import activate_pairs, get_json, panel_opener, wait_for_box
 from tests.conftest import REPO, RunningSimulator, free_port, start_simulator, stop_process
-from ui.auth.guard import SESSION_COOKIE
+from ui.acting import ActingSupervisor
+from ui.auth.guard import SESSION_COOKIE, Identity
+from ui.const import SymbolAction
+from ui.supervisor import Supervisor
 
 pytestmark = pytest.mark.e2e
 BOTS = ("bot-1", "bot-2")
@@ -118,6 +131,30 @@ def test_a_killed_bot_is_restarted(box: RunningBox) -> None:
     eventually(restarted, 60, "the supervisor restarts bot-1")
     pairs = box.api("/api/bots")["bots"]["bot-1"]["pairs"]
     assert [pair["state"] for pair in pairs] == ["PAUSED"], "a restarted bot starts paused"
+
+
+async def test_an_operators_action_reaches_the_bots_log_with_who_asked(box: RunningBox) -> None:
+    (pair,) = box.api("/api/bots")["bots"]["bot-1"]["pairs"]
+    operator = Identity("dave", "d4" * 32, Role.OPERATOR)
+    acting = ActingSupervisor(Supervisor(box.data.control_sock), operator, "127.0.0.1")
+
+    answer = await acting.symbol_action("bot-1", pair["symbol"], SymbolAction.ACTIVATE)
+
+    assert answer["state"] == "ACTIVE"
+    db = open_events(box.data.events_db("bot-1"))
+    try:
+        changes = [e.body for e in read_events(db, kinds=(EventKind.STATE,))
+                   if isinstance(e.body, SymbolStateChanged)]
+    finally:
+        db.close()
+    assert (changes[-1].state, changes[-1].actor, changes[-1].fingerprint) == (
+        SymbolState.ACTIVE, "dave", "d4" * 32)
+    records = read_from(box.data.appliance_db, lambda db: access.activity(db, limit=1000))
+    assert [(r.actor, r.fingerprint, r.outcome) for r in records
+            if r.action == f"activate bot-1 {pair['symbol']}"] == [("dave", "d4" * 32, "ok")]
+    bots = box.api("/api/bots")["bots"]
+    for bot in BOTS:  # bot-1 was SIGKILLed by the test before
+        assert bots[bot]["chain"]["ok"] is True, bots[bot]["chain"]
 
 
 def test_the_owner_logs_in_with_the_software_key_and_pulling_it_ends_the_session(
@@ -237,3 +274,12 @@ def test_sigterm_leaves_no_open_order_on_the_exchange(box: RunningBox) -> None:
     assert box.supervisor.wait(timeout=60) == 0
     for bot in BOTS:
         assert get_json(f"{box.simulator.url}/sim/open-orders?account={bot}") == []
+
+
+def test_every_bots_chain_verifies_after_the_box_stops(box: RunningBox) -> None:
+    verified = subprocess.run(
+        [sys.executable, "-m", "appliance.store.verify", "--data", str(box.data.root)],
+        cwd=REPO, capture_output=True, text=True, timeout=60)
+
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert [line.split(":")[0] for line in verified.stdout.splitlines()] == list(BOTS)
