@@ -125,7 +125,8 @@ def activate_pairs(data: DataDir) -> list[str]:
         db.close()
     activated = []
     for pair in pairs:
-        control(data, "symbol_action", bot=pair.bot, symbol=pair.symbol, action="activate")
+        control(data, "symbol_action", bot=pair.bot, symbol=pair.symbol, action="activate",
+                actor="development box")
         activated.append(f"{pair.symbol} on {pair.bot}")
     return activated
 

@@ -30,6 +30,7 @@ from appliance.ipc import UNREACHABLE, IpcError
 from appliance.risk.const import SymbolState
 from appliance.store.database import StoreUnavailable
 from ui.api_log import ApiLogView
+from ui.auth.guard import Identity
 from ui.const import API_LOG_LIMIT, API_LOG_MAX_LIMIT, SymbolAction
 from ui.panel import Panel
 from ui.snapshot import BotSnapshot, PairView, UnknownBot
@@ -213,6 +214,14 @@ async def relay(answer: Awaitable[dict[str, Any]]) -> JSONResponse:
         return error_response(ERROR_STATUS.get(exc.code, 409), exc.code, exc.message)
 
 
+def identity_of(request: Request) -> Identity:
+    """Return who is asking (the guard let the request through, so someone is)."""
+    identity = getattr(request.state, "identity", None)
+    if not isinstance(identity, Identity):
+        raise RuntimeError("a route was reached without the auth guard")
+    return identity
+
+
 def symbol_action_of(text: str) -> SymbolAction | None:
     """Return the symbol action a path names, or None for any other word."""
     try:
@@ -341,6 +350,8 @@ def api_router(panel: Panel) -> APIRouter:
         if symbol is None:
             return error_response(422, "invalid_body",
                                   f"send a JSON body naming the pair, like {SYMBOL_BODY_EXAMPLE}")
-        return await relay(panel.supervisor.symbol_action(name, symbol, chosen))
+        identity = identity_of(request)
+        return await relay(panel.supervisor.symbol_action(
+            name, symbol, chosen, actor=identity.name, fingerprint=identity.fingerprint))
 
     return router

@@ -30,11 +30,12 @@ from ui.api import (
     body_of,
     error_response,
     errors,
+    identity_of,
     json_body,
     query_int,
     whole_number,
 )
-from ui.auth.guard import Identity, client_address
+from ui.auth.guard import client_address
 from ui.panel import Panel
 
 ACTIVITY_MAX_LIMIT = 1000
@@ -140,14 +141,6 @@ class ConfirmedAllowlist(BaseModel):
     """The allowlist kept."""
 
     cidrs: list[str]
-
-
-def identity_of(request: Request) -> Identity:
-    """Return who is asking (the guard let the request through, so someone is)."""
-    identity = getattr(request.state, "identity", None)
-    if not isinstance(identity, Identity):
-        raise RuntimeError("an access route was reached without the auth guard")
-    return identity
 
 
 def refusal(exc: AccessRefused | RequestRefused) -> JSONResponse:

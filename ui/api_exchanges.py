@@ -22,9 +22,9 @@ from ui.api import (
     body_of,
     error_response,
     errors,
+    identity_of,
     json_body,
 )
-from ui.api_access import identity_of
 from ui.api_config import PAIR_PATH
 from ui.exchange_admin import (
     AccountAdded,

@@ -223,8 +223,9 @@ async def test_junk_gets_a_4xx_and_the_panel_serves_on(
     assert health.status_code == 200
     assert done.json() == {"bot": "bot-1", "symbol": "MTS/USDT", "state": "ACTIVE"}
     assert control.calls == [("symbol_action", {"bot": "bot-1", "symbol": "MTS/USDT",
-                                                "action": "activate", "actor": "",
-                                                "fingerprint": ""})]
+                                                "action": "activate",
+                                                "actor": "control script",
+                                                "fingerprint": f"token:{CONTROL_TOKEN.id}"})]
 
 
 async def test_junk_to_the_owners_routes_gets_a_4xx_and_changes_nothing(

@@ -12,7 +12,7 @@ from nicegui.testing.user import User
 
 from appliance.datadir import DataDir
 from appliance.risk.const import SymbolState, TripKind
-from tests.ui.panel_box import BOT_1_REQUESTS, ControlServer, risk_trip
+from tests.ui.panel_box import BOT_1_REQUESTS, OWNER, ControlServer, risk_trip
 from ui.auth.guard import SESSION_COOKIE
 
 
@@ -137,7 +137,7 @@ async def test_each_symbol_action_is_relayed_to_the_supervisor(
     )
     assert control.calls == [
         ("symbol_action", {"bot": "bot-1", "symbol": "MTS/USDT", "action": action,
-                           "actor": "", "fingerprint": ""})
+                           "actor": OWNER.name, "fingerprint": OWNER.fingerprint})
     ]
 
 
