@@ -6,6 +6,7 @@ from typing import Any, Final
 
 SIGNER_UID: Final = 6101
 PANEL_UID: Final = 6121
+ALERTS_UID: Final = 6131
 PANEL_HOST: Final = "127.0.0.1"
 PANEL_PORT: Final = 8080
 ALLOWLIST: Final = ("127.0.0.1/32",)

@@ -180,6 +180,7 @@ def _settings(spec: BoxSpec) -> dict[str, str]:
         "panel_port": str(spec.panel_port),
         "signer_uid": str(const.SIGNER_UID),
         "panel_uid": str(const.PANEL_UID),
+        "alerts_uid": str(const.ALERTS_UID),
         "token_label": DEFAULT_TOKEN_LABEL,
         "device_key_label": DEVICE_KEY_LABEL,
     }

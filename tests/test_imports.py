@@ -13,7 +13,8 @@ from tests.conftest import REPO
 
 BOX_PACKAGES = ("appliance", "hsm", "ui", "provisioning")
 """What the image ships; provisioning names the simulator only as a command to start."""
-ENTRY_POINTS = ("appliance.supervisor.__main__", "appliance.bot.__main__", "ui.__main__", "hsm.cli")
+ENTRY_POINTS = ("appliance.supervisor.__main__", "appliance.bot.__main__", "ui.__main__", "hsm.cli",
+                "appliance.alerts.__main__")
 """The main modules of the box's processes: the walk must have imported each of them."""
 IMPORT_TIMEOUT = 120.0
 

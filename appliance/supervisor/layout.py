@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from appliance.alerts.const import STATE_FOLDER as ALERTS_FOLDER
 from appliance.datadir import DataDir
 from appliance.supervisor.const import READERS_GID
 
@@ -32,9 +33,12 @@ def _own_panel_tls(data: DataDir, panel_uid: int) -> None:
         _own(data.panel_cert, panel_uid, panel_uid, 0o644)
 
 
-def prepare(data: DataDir, signer_uid: int, panel_uid: int, bot_uids: dict[str, int]) -> None:
+def prepare(data: DataDir, signer_uid: int, panel_uid: int, bot_uids: dict[str, int],
+            alerts_uid: int | None = None) -> None:
     """Create the folders the children write to and, as root, hand each its own."""
-    for folder in (data.root, data.hsm, data.run, data.panel_storage, data.logs, data.bots):
+    alerts = data.root / ALERTS_FOLDER
+    for folder in (data.root, data.hsm, data.run, data.panel_storage, data.logs, data.bots,
+                   *([alerts] if alerts_uid is not None else [])):
         folder.mkdir(parents=True, exist_ok=True)
     for bot in bot_uids:
         data.bot(bot).mkdir(parents=True, exist_ok=True)
@@ -46,6 +50,9 @@ def prepare(data: DataDir, signer_uid: int, panel_uid: int, bot_uids: dict[str, 
     # The signer creates its socket in run/; the supervisor (root) creates its own there too.
     _own(data.run, signer_uid, signer_uid, 0o755)
     _own(data.panel_storage, panel_uid, panel_uid, 0o700)
+    if alerts_uid is not None:
+        _own_tree(alerts, alerts_uid, alerts_uid)
+        os.chmod(alerts, 0o700)
     _own_panel_tls(data, panel_uid)
     _own_tree(data.hsm, signer_uid, signer_uid)
     os.chmod(data.hsm, 0o700)

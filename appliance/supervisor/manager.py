@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from appliance.alerts.const import TELEGRAM_TOKEN_LABEL, WEBHOOK_SECRET_LABEL
 from appliance.datadir import DataDir
 from appliance.ipc import IpcError, Peer, serve_unix
 from appliance.license import (
@@ -26,6 +27,7 @@ from appliance.store.appliance_db import ProcessStatus
 from appliance.store.database import open_writer
 from appliance.supervisor import layout
 from appliance.supervisor.access import AccessOp, AccessOps
+from appliance.supervisor.alerts_ops import AlertsOps
 from appliance.supervisor.child import Child, ChildSpec, ChildState
 from appliance.supervisor.config_ops import ConfigOps
 from appliance.supervisor.const import (
@@ -41,6 +43,11 @@ from appliance.supervisor.sandbox import account_for
 from hsm.client import SignerClient, SignerError
 
 log = logging.getLogger(__name__)
+
+ALERTS_MAY = frozenset({"status", "symbol_action", "record_activity"})
+"""What the alerts process may ask: the box's state, a Telegram /pause or /activate, and the
+user-activity line that records it."""
+ALERT_SECRETS = frozenset({TELEGRAM_TOKEN_LABEL, WEBHOOK_SECRET_LABEL})
 
 UNLOCK_POLL = 0.5
 """Seconds between the supervisor's questions to a locked signer: unlocked yet?"""
@@ -77,6 +84,9 @@ class Supervisor:
             raise SupervisorError(
                 f"{data.appliance_db} lacks a valid setting {exc}; provision the box again"
             ) from None
+        alerts_uid = self._settings.get("alerts_uid", "")
+        self._alerts_uid = int(alerts_uid) if alerts_uid.isdecimal() else None
+        """The alerts process's account; None on a box provisioned before it had one."""
 
     async def run(self) -> None:
         """Run the box until SIGTERM or SIGINT, then stop it in order."""
@@ -90,21 +100,23 @@ class Supervisor:
             loop.add_signal_handler(sig, self._stop.set)
         loop.add_signal_handler(signal.SIGCHLD, reap, self.children.values())
         layout.prepare(self.data, self._signer_uid, self._panel_uid,
-                       {bot.name: bot.uid for bot in self._bots})
+                       {bot.name: bot.uid for bot in self._bots}, self._alerts_uid)
         self._development = license.kind is BoxKind.DEVELOPMENT
         access = AccessOps(self._db, license.limits.users)
         setup = asyncio.Lock()  # one account or pair change at a time
         accounts = ExchangeOps(self._db, SignerClient(self.data.signer_sock), license.limits,
                                license.asset, self._bot_uid, os.getuid(), setup)
         pairs = PairOps(self._db, self._ask_bot, license.asset, setup)
+        alerts = AlertsOps(self._db, SignerClient(self.data.signer_sock),
+                           lambda: None if self._alerts_uid is None else _uid(self._alerts_uid))
         self._access_ops = {**access.table(), **ConfigOps(self._db, self._ask_bot).table(),
-                            **accounts.table(), **pairs.table()}
+                            **accounts.table(), **pairs.table(), **alerts.table()}
         access.start()
         control = await serve_unix(self.data.control_sock, self._answer, mode=0o666)
         try:
             if await self._start_signer(license):
                 # A box that keeps no PIN waits for an owner to unlock it from the panel.
-                self._add(self._panel_spec()).start()
+                self._start_watchers()
                 await self._until_unlocked()
             if not self._stop.is_set():
                 await self._check_device_key(license)
@@ -114,7 +126,7 @@ class Supervisor:
                     if bot.enabled:
                         child.start()
                 if "panel" not in self.children:
-                    self._add(self._panel_spec()).start()
+                    self._start_watchers()
                 log.info("box running: %s", ", ".join(self.children))
                 await self._stop.wait()
         finally:
@@ -205,8 +217,13 @@ class Supervisor:
             time.time(), child.detail))
 
     async def _answer(self, op: str, args: dict[str, Any], peer: Peer) -> Any:
-        """Answer the panel on the control socket."""
-        if peer.uid not in (0, os.getuid(), self._panel_uid):
+        """Answer the panel on the control socket, and the alerts process's few ops."""
+        if self._alerts_uid is not None and peer.uid == _uid(self._alerts_uid) \
+                and peer.uid not in (0, os.getuid()):
+            if op not in ALERTS_MAY:
+                raise IpcError("forbidden", f"the alerts process may ask only "
+                               f"{', '.join(sorted(ALERTS_MAY))}")
+        elif peer.uid not in (0, os.getuid(), self._panel_uid):
             raise IpcError("forbidden", "only the panel may control the box")
         access_op = self._access_ops.get(op)
         if access_op is not None:
@@ -276,7 +293,7 @@ class Supervisor:
         """Stop the bots first (they cancel their orders through the signer), the signer last."""
         bots = [c for c in self.children.values() if c.spec.control]
         await asyncio.gather(*(bot.stop() for bot in bots))
-        for name in ("panel", "signer"):
+        for name in ("panel", "alerts", "signer"):
             if name in self.children:
                 await self.children[name].stop()
         self.data.control_sock.unlink(missing_ok=True)
@@ -299,6 +316,8 @@ class Supervisor:
         for key in appliance_db.exchange_keys(self._db):
             allowed.setdefault(self._bot_uid(key.bot), set()).update(
                 label for label in (key.label, key.passphrase) if label)
+        if self._alerts_uid is not None:
+            allowed.setdefault(_uid(self._alerts_uid), set()).update(ALERT_SECRETS)
         allow = [f"{uid}={','.join(sorted(labels))}" for uid, labels in allowed.items()]
         modes = ["--locked"] if pin is None else []
         modes += ["--dev-keys"] if dev_keys else []
@@ -316,6 +335,18 @@ class Supervisor:
     def _bot_spec(self, name: str, uid: int) -> ChildSpec:
         return ChildSpec(name, self._python("appliance.bot", "--name", name),
                          account_for(uid, (READERS_GID,)), self._env(), control=True)
+
+    def _start_watchers(self) -> None:
+        """Start the panel and the alerts process: both run while the box is locked too."""
+        self._add(self._panel_spec()).start()
+        if self._alerts_uid is not None:
+            self._add(self._alerts_spec()).start()
+
+    def _alerts_spec(self) -> ChildSpec:
+        assert self._alerts_uid is not None
+        groups = (READERS_GID, *(bot.uid for bot in self._bots))
+        return ChildSpec("alerts", self._python("appliance.alerts"),
+                         account_for(self._alerts_uid, groups), self._env())
 
     def _panel_spec(self) -> ChildSpec:
         groups = (READERS_GID, *(bot.uid for bot in self._bots))

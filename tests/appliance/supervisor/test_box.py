@@ -24,7 +24,7 @@ import pytest
 from appliance.bot.runtime import CYCLE_SECONDS
 from appliance.datadir import DataDir
 from appliance.risk.const import SymbolState
-from appliance.store import access
+from appliance.store import access, appliance_db
 from appliance.store.access import Role
 from appliance.store.database import read_from
 from appliance.store.events import (
@@ -35,6 +35,7 @@ from appliance.store.events import (
     read_events,
 )
 from hsm.softkeys import DEV_KEY_PIN_FILE
+from provisioning.const import ALERTS_UID
 from provisioning.devrun import activate_pairs, get_json, panel_opener, wait_for_box
 from tests.conftest import REPO, RunningSimulator, free_port, start_simulator, stop_process
 from ui.acting import ActingSupervisor
@@ -118,6 +119,18 @@ def test_both_bots_fill_within_a_minute_and_the_panel_shows_it(box: RunningBox) 
         assert bots[bot]["state"] == "RUNNING"
         assert bots[bot]["recent_fills"], f"{bot}'s fills are not on the panel"
         assert bots[bot]["positions"][0]["fills"] >= 1
+
+
+def test_the_alerts_process_runs_under_its_own_account(box: RunningBox) -> None:
+    def alerts() -> Any:
+        return read_from(box.data.appliance_db,
+                         lambda db: appliance_db.processes(db).get("alerts"))
+
+    running = eventually(lambda: (p := alerts()) is not None and p.state == "RUNNING" and p,
+                         30, "the alerts process runs")
+    if os.geteuid() == 0:
+        assert psutil.Process(running.pid).uids().real == ALERTS_UID
+        assert oct((box.data.root / "alerts").stat().st_mode & 0o777) == "0o700"
 
 
 def test_a_killed_bot_is_restarted(box: RunningBox) -> None:
