@@ -17,6 +17,7 @@ import sqlite_utils
 from pydantic import ValidationError
 
 from appliance.bot.account_feed import AccountFeed, streams_account
+from appliance.bot.account_view import balances_of, symbol_view
 from appliance.bot.feed import MarketFeed, streams_market
 from appliance.bot.worker import OperatorRefused, SymbolWorker
 from appliance.config.pair import SettingsError, pair_settings, problems, settings_of
@@ -216,8 +217,28 @@ class BotRuntime:
             return await self._add_pair(str(args.get("exchange")), str(args.get("symbol")))
         if op == "remove_pair":
             return await self._remove_pair(str(args.get("symbol")))
+        if op == "account":
+            return await self._account()
         raise IpcError("unknown_op", f"bots answer ping, shutdown, symbol_action, configure, "
-                                     f"configure_risk, add_pair and remove_pair, not '{op}'")
+                                     f"configure_risk, add_pair, remove_pair and account, "
+                                     f"not '{op}'")
+
+    async def _account(self) -> dict[str, Any]:
+        """Return each exchange account as the exchange reports it, beside this bot's view."""
+        if not self._ready.is_set():
+            raise IpcError("starting", f"{self.name} is still starting; try again")
+        accounts = []
+        for exchange, client in self._clients.items():
+            try:
+                balances = await balances_of(client)
+                symbols = [await symbol_view(client, worker, self._events)
+                           for worker in self._workers.values()
+                           if worker.pair.exchange == exchange]
+            except ccxt_async.BaseError as exc:
+                raise IpcError("exchange_unavailable", f"{exchange} did not answer "
+                               f"({type(exc).__name__}: {str(exc)[:200]}); try again") from None
+            accounts.append({"exchange": exchange, "balances": balances, "symbols": symbols})
+        return {"bot": self.name, "read_at": time.time(), "accounts": accounts}
 
     def _take_others(self, others: Any) -> None:
         """Keep the other bots' resting orders on each market, for self-trade checks."""

@@ -94,6 +94,17 @@ class SymbolWorker:
         self._turn = asyncio.Lock()
         """One cycle or operator action at a time: each sees the state the last one left."""
 
+    @property
+    def turn(self) -> asyncio.Lock:
+        """Return the lock each cycle and operator action holds: hold it to see the worker's
+        orders as they stand between two cycles."""
+        return self._turn
+
+    @property
+    def rules(self) -> MarketRules:
+        """Return the market's rules: tick, lot and minimum order value."""
+        return self._rules
+
     def restore(self, now: float) -> None:
         """Rebuild inventory, strategy state, known orders and a standing halt from the log."""
         history = [e for e in self._events.events() if e.symbol == self.symbol]

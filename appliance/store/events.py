@@ -345,9 +345,11 @@ class EventLog:
         self._head = Head(seq, digest)
         return Event(seq, ts, symbol, body)
 
-    def events(self, since: int = 0, kinds: tuple[EventKind, ...] = ()) -> list[Event]:
-        """Return the events after sequence number `since`, oldest first."""
-        return read_events(self._db, since, kinds)
+    def events(self, since: int = 0, kinds: tuple[EventKind, ...] = (),
+               newest: int | None = None) -> list[Event]:
+        """Return the events after sequence number `since` (or only the `newest` N of them),
+        oldest first."""
+        return read_events(self._db, since, kinds, newest)
 
     def count(self, kind: EventKind) -> int:
         """Return how many events of one kind the log holds."""

@@ -35,4 +35,5 @@ MEMORY_LIMIT = 3 * 1024**3
 FILES_LIMIT = 1024
 PROCESSES_LIMIT = 256
 PAIR_CHANGE_TIMEOUT = 40.0
-"""How long a bot may take to start a pair (markets, reconciling) or to cancel its orders."""
+"""How long a bot may take to start a pair (markets, reconciling), to cancel its orders, or to
+read its exchange accounts for the panel."""

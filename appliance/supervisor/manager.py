@@ -240,7 +240,10 @@ class Supervisor:
                                    action=args.get("action"), actor=args.get("actor") or "",
                                    fingerprint=args.get("fingerprint") or "")
             return {"bot": bot.name, **result}
-        known = ", ".join(["status", "start_bot", "stop_bot", "symbol_action",
+        if op == "account_view":
+            return await self._bot_child(str(args.get("bot", ""))).ask(
+                "account", PAIR_CHANGE_TIMEOUT)
+        known = ", ".join(["status", "start_bot", "stop_bot", "symbol_action", "account_view",
                            *self._access_ops])
         raise IpcError("unknown_op", f"the supervisor answers {known}, not '{op}'")
 

@@ -42,6 +42,7 @@ from hsm.const import DEFAULT_TOKEN_LABEL
 from hsm.softhsm import SOFTHSM_MODULE, init_token, use_config
 from hsm.token import Token
 from provisioning.const import RISK_LIMITS, SPREAD_PARAMS
+from provisioning.factory import ExchangeCredential
 from provisioning.sim_accounts import open_account
 from tests.appliance.bot.conftest import DIRECT
 from tests.conftest import RunningSimulator
@@ -63,9 +64,17 @@ def data(tmp_path: Path, simulator: RunningSimulator) -> Iterator[DataDir]:
     bot-1 has an account on exchange `sim` and another on `sim-2` (both the simulator), each
     with its own key in the token; it has no key on `sim-3`.
     """
-    data = DataDir(tmp_path / "data")
     accounts = {"sim": open_account(simulator.url, BOT, BALANCES),
                 "sim-2": open_account(simulator.url, SECOND_ACCOUNT, BALANCES)}
+    with box_with(tmp_path, simulator, accounts) as data:
+        yield data
+
+
+@contextlib.contextmanager
+def box_with(tmp_path: Path, simulator: RunningSimulator,
+             accounts: dict[str, ExchangeCredential]) -> Iterator[DataDir]:
+    """Make the data directory `data` describes for these accounts, with its signer running."""
+    data = DataDir(tmp_path / "data")
     init_token(data, DEFAULT_TOKEN_LABEL, secrets.token_hex(8), USER_PIN)
     use_config(data)
     with Token.open(SOFTHSM_MODULE, DEFAULT_TOKEN_LABEL, USER_PIN) as token:
