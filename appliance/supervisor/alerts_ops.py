@@ -2,7 +2,7 @@
 
 Ops (each `async (args) -> result`; the supervisor has already checked the caller is the panel):
   alerts_configure  {telegram_chats, webhook_url, telegram_activate, actor, fingerprint}
-                                          -> {settings, secrets}
+                                          -> {settings}
   alerts_secret     {which: telegram|webhook, value, actor, fingerprint} -> {which, label}
   alerts_forget     {which, actor, fingerprint} -> {which, label}
 
