@@ -17,8 +17,9 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from contextlib import closing
+from dataclasses import asdict
 from pathlib import Path
-from typing import BinaryIO, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import uvloop
 
@@ -197,9 +198,13 @@ class BoxLock:
             "unlock": Op(self.unlock, Access.ANYONE, Audit.EACH, audit_args=()),
         }
 
-    def status(self, call: Call) -> dict[str, bool]:
-        """Tell whether the box is still locked."""
-        return {"locked": self.token is None}
+    def status(self, call: Call) -> dict[str, Any]:
+        """Tell whether the box is still locked, and the wrong PINs each PIN guard counts (for
+        the alerts process, which may not read the signer's folder)."""
+        folder = self._guard.path.parent
+        return {"locked": self.token is None, "pin_guards": {
+            name: asdict(PinGuard(folder / name).state())
+            for name in (PIN_GUARD_FILE, OPERATOR_PIN_GUARD_FILE)}}
 
     def unlock(self, call: Call) -> dict[str, bool]:
         """Open the token with the `pin` the panel passes, counting wrong PINs like at start."""

@@ -22,9 +22,13 @@ from appliance.datadir import DataDir
 from appliance.store import appliance_db
 from appliance.store.appliance_db import Pair, ProcessStatus
 from appliance.store.database import StoreUnavailable, open_reader
+from hsm.client import SignerClient
 from ui.ledger_tail import SymbolStatus
 
 log = logging.getLogger(__name__)
+
+SIGNER_TIMEOUT_S = 2.0
+"""How long a poll waits for the signer's status (its PIN guards) before it reads the files."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,9 @@ class Watch:
         saved = self.bookmarks.saved
         self._processes = ProcessWatch(timing, saved.get("processes"))
         self._activity = ActivityWatch(timing, saved.get("activity"))
-        self._pins = PinLockoutWatch(data.hsm, saved.get("pins"))
+        signer = SignerClient(data.signer_sock, SIGNER_TIMEOUT_S)
+        self._pins = PinLockoutWatch(data.hsm, saved.get("pins"),
+                                     lambda: signer.call("status"))
         self._stale = StaleQuotes(timing, started, saved.get("stale"))
         self._saved_tails: dict[str, Any] = dict(saved.get("events") or {})
         self._tails: dict[str, BotEventsTail] = {}

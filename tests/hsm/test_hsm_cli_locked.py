@@ -112,9 +112,9 @@ def test_every_token_op_is_refused_as_locked_until_unlocked(
     for op in ("import_hmac", "list_keys", "delete_key"):
         assert locked.refusal(op, {"label": "bot-1.sim.hmac"}, ADMIN) == "locked", op
     assert locked.refusal("import_hmac", {"label": "x"}, BOT) == "forbidden"
-    assert locked.agent.call("status", {}, BOT) == {"locked": True}
+    assert locked.agent.call("status", {}, BOT)["locked"] is True
     assert locked.unlock(user_pin) == {"locked": False}
-    assert locked.agent.call("status", {}, BOT) == {"locked": False}
+    assert locked.agent.call("status", {}, BOT)["locked"] is False
     mac = locked.agent.call("sign_hmac", sign_args(), BOT)["mac_b64"]
     assert base64.b64decode(mac) == hmac.new(SECRET, b"order", hashlib.sha256).digest()
     assert locked.refusal("export_key", {}, BOT) == "unknown_op"
@@ -123,7 +123,7 @@ def test_every_token_op_is_refused_as_locked_until_unlocked(
 def test_only_the_panel_may_unlock(locked: LockedAgent, user_pin: str) -> None:
     for peer in (BOT, ADMIN):
         assert locked.refusal("unlock", {"pin": user_pin}, peer) == "forbidden"
-    assert locked.agent.call("status", {}, BOT) == {"locked": True}
+    assert locked.agent.call("status", {}, BOT)["locked"] is True
     assert locked.unlock_records() == []
     assert not locked.guard.path.exists(), "a refused caller's PIN reached the guard"
 
@@ -138,7 +138,11 @@ def test_wrong_pins_count_and_then_lock_out_without_trying_the_token(
     # The right PIN now: had the token been tried, it would open and the count would reset.
     assert locked.refusal("unlock", {"pin": user_pin}, PANEL) == "locked_out"
     assert locked.guard.state().failures == 2
-    assert locked.agent.call("status", {}, BOT) == {"locked": True}
+    status = locked.agent.call("status", {}, BOT)
+    assert status["locked"] is True
+    # Anyone may read the count (the alerts process cannot read the signer's folder).
+    assert status["pin_guards"][locked.guard.path.name] == {
+        "failures": 2, "locked_until": locked_until}
     locked.clock.now = locked_until
     assert locked.unlock(user_pin) == {"locked": False}
     assert locked.guard.state().failures == 0
@@ -173,7 +177,7 @@ def test_the_locked_signer_process_unlocks_from_the_panel_uid_and_signs(
     client = SignerClient(provisioned.signer_sock)
     try:
         wait_until_serving(process, client)
-        assert client.call("status") == {"locked": True}
+        assert client.call("status")["locked"] is True
         with pytest.raises(SignerError) as refused:
             client.sign_hmac("bot-1.sim.hmac", b"order")
         assert refused.value.code == "locked"

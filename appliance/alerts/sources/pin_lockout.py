@@ -1,19 +1,23 @@
-"""The signer's PIN lockout: its PIN guards (`hsm.pinguard`) in the signer's folder.
+"""The signer's PIN lockout: its PIN guards (`hsm.pinguard`).
 
 The signer counts wrong PINs in a small file per token (the box token, and the operators'
-USB keys apart) holding the count and the time before which no login is tried; its audit log
-records each wrong PIN as well, but the guard file is the lockout itself, a few bytes to read.
+USB keys apart) holding the count and the time before which no login is tried. The alerts
+process runs under its own uid and may not read the signer's folder, so it asks the signer's
+`status` op, which anyone may call, for the counts; where the signer does not answer and the
+files can be read (a development box, where every process shares one uid), it reads them.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from appliance.alerts.alert import Alert, AlertKind, Severity
+from hsm.client import SignerError
 from hsm.const import OPERATOR_PIN_GUARD_FILE, PIN_GUARD_FILE
 from hsm.pinguard import PinGuard, PinState
 
@@ -26,8 +30,11 @@ GUARDS = {"the box token": PIN_GUARD_FILE, "operators' USB keys": OPERATOR_PIN_G
 class PinLockoutWatch:
     """Alert when logins lock out, and again each time the wrong PINs since have doubled."""
 
-    def __init__(self, hsm_dir: Path, saved: Any) -> None:
+    def __init__(self, hsm_dir: Path, saved: Any,
+                 ask: Callable[[], Any] | None = None) -> None:
         self._dir = hsm_dir
+        self._ask = ask
+        """Ask the signer's status; None: read the files only."""
         self._alerted: dict[str, int] = {}
         """The count of wrong PINs last alerted, per guard file; 0 after a right PIN."""
         if isinstance(saved, dict):
@@ -41,8 +48,9 @@ class PinLockoutWatch:
     def poll(self, now: float) -> list[Alert]:
         """Return an alert for each guard that locked out, or locked out further."""
         alerts: list[Alert] = []
+        told = self._told()
         for what, name in GUARDS.items():
-            state = self._state(name)
+            state = told.get(name) or self._state(name)
             if state is None:
                 continue
             alerted = self._alerted.get(name, 0)
@@ -52,6 +60,17 @@ class PinLockoutWatch:
                 self._alerted[name] = state.failures
                 alerts.append(self._alert(what, name, state, now))
         return alerts
+
+    def _told(self) -> dict[str, PinState]:
+        """Return each guard's state as the signer's status tells it; empty if it does not."""
+        if self._ask is None:
+            return {}
+        try:
+            guards = self._ask().get("pin_guards") or {}
+            return {str(name): PinState(int(state["failures"]), float(state["locked_until"]))
+                    for name, state in guards.items()}
+        except (OSError, SignerError, AttributeError, KeyError, TypeError, ValueError):
+            return {}
 
     def _state(self, name: str) -> PinState | None:
         """Return a guard's state, or None (said once in the log) when it cannot be read."""

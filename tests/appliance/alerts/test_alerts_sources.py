@@ -6,16 +6,19 @@ from __future__ import annotations
 import json
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from appliance.alerts.alert import Alert, AlertKind
 from appliance.alerts.const import Timing
+from appliance.alerts.sources.pin_lockout import PinLockoutWatch
 from appliance.alerts.watch import Watch
 from appliance.datadir import DataDir
 from appliance.risk.const import SymbolState, TripKind
 from appliance.store.appliance_db import ProcessStatus
 from appliance.store.events import BotStateChanged, BotStatus, QuotesChosen, SymbolStateChanged
+from hsm.client import SignerClient
 from hsm.const import OPERATOR_PIN_GUARD_FILE, PIN_GUARD_FILE
 from hsm.pinguard import PinGuard
 from tests.appliance.alerts.alert_box import append, put, record_activity, set_process, trip
@@ -212,3 +215,16 @@ def test_a_bad_setting_is_reported_and_the_others_still_apply(
     assert watch.view.settings.telegram_chats == {424242, -100777}
     assert watch.view.settings.webhook_url is None
     assert "setting alerts_webhook_url is not valid" in caplog.text
+
+
+def test_a_pin_lockout_is_read_from_the_signer_when_its_folder_is_not_readable(
+        data: DataDir, box_signer: SignerClient, tmp_path: Path) -> None:
+    """On a box the alerts process runs under its own uid; the signer's status tells it."""
+    guard = PinGuard(data.hsm / PIN_GUARD_FILE, allowed=1)
+    guard.failed()
+    elsewhere = tmp_path / "not-the-signers-folder"
+    blind = PinLockoutWatch(elsewhere, None)
+    assert blind.poll(time.time()) == [], "without the signer nothing tells of the lockout"
+    told = PinLockoutWatch(elsewhere, None, lambda: box_signer.call("status"))
+    (alert,) = told.poll(time.time())
+    assert alert.kind is AlertKind.PIN_LOCKOUT and "for the box token" in alert.text
