@@ -9,7 +9,7 @@ Ops (each `async (args) -> result`; the supervisor has already checked the calle
 The settings are validated by the model the alerts process reads them with, and written in one
 transaction. The Telegram bot token and the webhook's signing key are secrets: they go into the
 token at once, granted to the alerts process's uid, and are never written, logged or repeated.
-The alerts process reads them at its next start.
+The alerts process is restarted to read them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import asyncio
 import base64
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlite_utils
@@ -44,10 +44,13 @@ class AlertsOps:
     """Store the alert settings and put the alert secrets into the token."""
 
     def __init__(self, db: sqlite_utils.Database, signer: SignerClient,
-                 alerts_uid: Callable[[], int | None]) -> None:
+                 alerts_uid: Callable[[], int | None],
+                 reread: Callable[[], Awaitable[None]] | None = None) -> None:
         self._db = db
         self._signer = signer
         self._alerts_uid = alerts_uid
+        self._reread = reread
+        """Have the alerts process read its secrets again (it reads them once, at start)."""
 
     def table(self) -> dict[str, ConfigOp]:
         """Return the ops by name."""
@@ -92,12 +95,16 @@ class AlertsOps:
             raise IpcError("unavailable" if exc.code == "locked" else exc.code,
                            f"the signer refused: {exc.message}") from None
         log.info("alert secret %s replaced by %s", which, args.get("actor") or "the owner")
+        if self._reread is not None:
+            await self._reread()
         return {"which": which, "label": label}
 
     async def alerts_forget(self, args: dict[str, Any]) -> dict[str, Any]:
         """Destroy the Telegram bot token or the webhook's key in the token."""
         which, label = _which(args)
         await self._forget(label)
+        if self._reread is not None:
+            await self._reread()
         return {"which": which, "label": label}
 
     async def _forget(self, label: str) -> None:

@@ -108,7 +108,8 @@ class Supervisor:
                                license.asset, self._bot_uid, os.getuid(), setup)
         pairs = PairOps(self._db, self._ask_bot, license.asset, setup)
         alerts = AlertsOps(self._db, SignerClient(self.data.signer_sock),
-                           lambda: None if self._alerts_uid is None else _uid(self._alerts_uid))
+                           lambda: None if self._alerts_uid is None else _uid(self._alerts_uid),
+                           self._restart_alerts)
         self._access_ops = {**access.table(), **ConfigOps(self._db, self._ask_bot).table(),
                             **accounts.table(), **pairs.table(), **alerts.table()}
         access.start()
@@ -344,6 +345,13 @@ class Supervisor:
         self._add(self._panel_spec()).start()
         if self._alerts_uid is not None:
             self._add(self._alerts_spec()).start()
+
+    async def _restart_alerts(self) -> None:
+        """Restart the alerts process, which reads its secrets once, at start."""
+        child = self.children.get("alerts")
+        if child is not None:
+            await child.stop()
+            child.start()
 
     def _alerts_spec(self) -> ChildSpec:
         assert self._alerts_uid is not None

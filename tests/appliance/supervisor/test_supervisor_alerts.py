@@ -78,3 +78,20 @@ async def test_a_bad_secret_request_is_refused_without_repeating_it(
         with pytest.raises(IpcError) as refused:
             await ops(db, signer).alerts_secret({**args, **WHO})
         assert refused.value.code == "bad_args" and BOT_TOKEN not in refused.value.message
+
+
+async def test_the_alerts_process_is_restarted_to_read_a_new_secret(
+    db: sqlite_utils.Database, signer: SignerClient,
+) -> None:
+    restarts: list[str] = []
+
+    async def reread() -> None:
+        restarts.append("alerts")
+
+    box = AlertsOps(db, signer, os.getuid, reread)
+    await box.alerts_secret({"which": "webhook", "value": "k" * 32, **WHO})
+    await box.alerts_forget({"which": "webhook", **WHO})
+    assert restarts == ["alerts", "alerts"]
+    with pytest.raises(IpcError):
+        await box.alerts_secret({"which": "webhook", "value": "", **WHO})
+    assert restarts == ["alerts", "alerts"], "a refused secret restarts nothing"
