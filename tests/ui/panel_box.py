@@ -35,6 +35,7 @@ from appliance.store.events import (
     SymbolStateChanged,
 )
 from appliance.supervisor.access import AccessOps
+from appliance.supervisor.alerts_ops import AlertsOps
 from appliance.supervisor.config_ops import ConfigOps
 from appliance.supervisor.exchange_ops import ExchangeOps
 from appliance.supervisor.pair_ops import PairOps
@@ -208,11 +209,13 @@ class ControlServer:
     _access: dict[str, Any] | None = None
 
     def access_ops(self) -> dict[str, Any]:
-        """Return the supervisor's own access, config and exchange ops on the box's appliance.db.
+        """Return the supervisor's own access, config, exchange and alert ops on the box's
+        appliance.db.
 
         The bots of this box run no process: a change reaches them as it reaches a stopped bot.
-        The exchange ops reach the signer on the box's signer.sock (a test that adds accounts
-        runs one) and grant keys to this process's uid, as a supervisor without root does.
+        The exchange and alert ops reach the signer on the box's signer.sock (a test that adds
+        accounts or alert secrets runs one) and grant keys to this process's uid, as a
+        supervisor without root does.
         """
         if self._access is None:
             db = open_writer(self.datadir.appliance_db)
@@ -221,7 +224,9 @@ class ControlServer:
                                     "MTS", lambda bot: os.getuid(), os.getuid(), setup)
             self._access = {**AccessOps(db, USER_CAP).table(),
                             **ConfigOps(db, self.ask_bot).table(), **exchanges.table(),
-                            **PairOps(db, self.ask_bot, "MTS", setup).table()}
+                            **PairOps(db, self.ask_bot, "MTS", setup).table(),
+                            **AlertsOps(db, SignerClient(self.datadir.signer_sock),
+                                        lambda: os.getuid()).table()}
         return self._access
 
     async def ask_bot(self, bot: str, op: str, args: dict[str, Any]) -> Any:

@@ -56,9 +56,9 @@ OWNER_PATHS = (
 ACTION_MAX = 200
 """The longest action the supervisor's activity log takes."""
 
-OWNER_CHANGES = re.compile(r"/api/(bots/[^/]+/(pairs|risk)|config|exchanges)(/.*)?")
+OWNER_CHANGES = re.compile(r"/api/(bots/[^/]+/(pairs|risk)|config|exchanges|alerts)(/.*)?")
 """Paths that anyone logged in may read but only an owner may change: settings and history,
-a bot's pairs, and exchange accounts (testing credentials too)."""
+a bot's pairs, exchange accounts (testing credentials too), and where alerts go."""
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 POLICY_VIOLATION = 1008
