@@ -29,6 +29,7 @@ from appliance.config.pair import problems
 from appliance.ipc import UNREACHABLE, IpcError
 from appliance.risk.const import SymbolState
 from appliance.store.database import StoreUnavailable
+from ui.account import BotAccounts, read_accounts
 from ui.api_log import ApiLogView
 from ui.auth.guard import Identity
 from ui.const import API_LOG_LIMIT, API_LOG_MAX_LIMIT, SymbolAction
@@ -53,6 +54,8 @@ ERRORS = {
     403: "outside the allowlist, from another site, or not allowed to this caller",
     404: "no such bot, pair, user, token or key", 409: "the box refused it; the message says why",
     415: "the body is not JSON", 422: "the body, path or query is not what the route takes",
+    502: "the exchange could not be reached, or refused the key; the message says what it "
+         "answered",
     503: "the supervisor, the signer or appliance.db cannot be reached",
 }
 """What each error status of the REST API means."""
@@ -318,6 +321,22 @@ def api_router(panel: Panel) -> APIRouter:
         except StoreUnavailable as exc:
             return error_response(503, "store_unavailable", str(exc))
         return JSONResponse({"bot": name, **as_json(view)})
+
+    @router.get("/bots/{name}/account", response_model=BotAccounts,
+                responses=errors(*GUARDED, 404, 409, 502, 503),
+                openapi_extra={"parameters": [BOT_NAME]})
+    async def account(request: Request) -> JSONResponse:
+        """Return a bot's exchange accounts as the exchange reports them (balances, open
+        orders, recent trades) beside the bot's own view, with what differs."""
+        try:
+            found = await read_accounts(panel.supervisor, request.path_params["name"])
+        except IpcError as exc:
+            status = 502 if exc.code == "exchange_unavailable" else ERROR_STATUS.get(exc.code, 409)
+            return error_response(status, exc.code, exc.message)
+        except ValidationError:
+            return error_response(503, "bad_answer", "the bot's answer is not what the panel "
+                                  "reads; update the box so both are of one version")
+        return JSONResponse(found.model_dump(mode="json"))
 
     relayed: dict[str, Any] = {"response_model": BotEnabled, "openapi_extra": {
         "parameters": [BOT_NAME]}, "responses": errors(*GUARDED, 404, 409, 503)}

@@ -17,7 +17,6 @@ from fastapi.responses import JSONResponse
 from ui.api import (
     BOT_NAME,
     GUARDED,
-    ErrorAnswer,
     RequestRefused,
     body_of,
     error_response,
@@ -47,9 +46,7 @@ from ui.exchange_admin import (
 )
 from ui.panel import Panel
 
-BAD_GATEWAY = {502: {"model": ErrorAnswer, "description": "the exchange could not be reached, "
-                     "or refused the key; the message says what it answered"}}
-CHANGE = errors(*GUARDED, 404, 409, 422, 503) | BAD_GATEWAY
+CHANGE = errors(*GUARDED, 404, 409, 422, 502, 503)
 """What a route that asks the supervisor for a change may refuse."""
 WITH_BODY = CHANGE | errors(415)
 """...and one that reads a JSON body too."""

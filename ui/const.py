@@ -63,4 +63,4 @@ EXCHANGE_OPS_TIMEOUT = 60.0
 """How long the panel waits for a supervisor op that talks to an exchange (testing an account,
 adding or removing one or a pair): longer than the supervisor's own wait for the bot."""
 EXCHANGE_OPS = frozenset({"exchange_test", "exchange_add", "exchange_keygen", "exchange_remove",
-                          "pair_add", "pair_remove"})
+                          "pair_add", "pair_remove", "account_view"})

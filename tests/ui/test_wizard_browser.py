@@ -189,12 +189,23 @@ async def test_the_owner_sets_up_a_new_box_in_the_wizard_and_it_trades(new_box: 
                 assert time.monotonic() < deadline, "no fill within 90 s of going live"
                 await page.wait_for_timeout(1000)
             await keep(page, box, "7-dashboard-fills")
+
+            # The account as the exchange reports it, beside the bot's view.
+            await page.goto(f"{box.panel}/account")
+            await expect(page.get_by_text("Account 'sim'")).to_be_visible()
+            await expect(page.get_by_text("Open orders on the exchange")).to_be_visible()
+            await keep(page, box, "8-account")
         finally:
             await browser.close()
 
     secret = account["secretKey"]
+    account = api(box, "/api/bots/bot-1/account")
+    (sim,) = account["accounts"]
+    assert sim["exchange"] == "sim" and sim["balances"]["MTS"]["total"]
+    assert [view["symbol"] for view in sim["symbols"]] == ["MTS/USDT"]
+    assert sim["symbols"][0]["unknown_orders"] == []
     for route in ("/api/exchanges", "/api/bots", "/api/bots/bot-1/pairs",
-                  "/api/bots/bot-1/api-log"):
+                  "/api/bots/bot-1/api-log", "/api/bots/bot-1/account"):
         assert secret not in str(api(box, route)), route
     for number, html in enumerate(box.pages):
         at = html.find(secret)
