@@ -42,6 +42,7 @@ from appliance.store.events import (
     BotStateChanged,
     Event,
     EventDecodeError,
+    EventKind,
     OrderAcked,
     OrderCancelled,
     OrderFilled,
@@ -380,10 +381,17 @@ class BotHistory:
         try:
             if self._db is None:
                 self._db = open_events(self.path)
-            rows = self._db.execute("SELECT seq, ts, kind, symbol, data FROM events WHERE seq > ?"
-                                    " ORDER BY seq LIMIT ?", [self.seq, BATCH]).fetchall()
-            return [Event(int(seq), float(ts), str(symbol), decode(int(seq), str(kind), str(data)))
-                    for seq, ts, kind, symbol, data in rows]
+            # Of a quote row only its mid is charted: SQLite picks it out, so the quote levels
+            # (most of a log) are never decoded.
+            rows = self._db.execute(
+                "SELECT seq, ts, kind, symbol, CASE WHEN kind = ? THEN NULL ELSE data END,"
+                " CASE WHEN kind = ? THEN json_extract(data, '$.mid') END"
+                " FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                [EventKind.QUOTE.value, EventKind.QUOTE.value, self.seq, BATCH]).fetchall()
+            return [Event(int(seq), float(ts), str(symbol),
+                          QuotesChosen(None if mid is None else Decimal(str(mid)), (), ())
+                          if data is None else decode(int(seq), str(kind), str(data)))
+                    for seq, ts, kind, symbol, data, mid in rows]
         except (sqlite3.Error, EventDecodeError) as exc:
             self._db = None
             raise StoreUnavailable(f"cannot read {self.path}: {exc}") from None
