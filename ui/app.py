@@ -14,16 +14,23 @@ from nicegui import app, background_tasks, ui
 from appliance.datadir import DataDir
 from ui.api import api_router, error_response
 from ui.api_access import access_router
+from ui.api_alerts import alerts_router
 from ui.api_config import config_router
 from ui.api_exchanges import exchanges_router
+from ui.api_logs import logs_router
+from ui.api_performance import performance_router
 from ui.auth.guard import AuthGuard
 from ui.headers import SecurityHeaders
 from ui.ip_guard import Allowlist, IpGuard
 from ui.metrics import metrics_router
 from ui.pages.access import add_access
+from ui.pages.account import add_account
+from ui.pages.alerts import add_alerts
 from ui.pages.dashboard import add_dashboard
 from ui.pages.exchanges import add_exchanges
 from ui.pages.login import login_router
+from ui.pages.logs import add_logs
+from ui.pages.performance import add_performance
 from ui.pages.settings import add_settings
 from ui.pages.setup import add_setup
 from ui.pages.system import add_system
@@ -59,13 +66,18 @@ def build_panel(datadir: DataDir, *, development: bool = False) -> Panel:
     app.add_middleware(IpGuard, allowlist=Allowlist(datadir.appliance_db))
     app.add_middleware(SecurityHeaders)
     include(login_router(panel), api_router(panel), access_router(panel),
-            config_router(panel), exchanges_router(panel), docs_router(),
-            metrics_router(panel, datadir))
+            config_router(panel), exchanges_router(panel), alerts_router(panel), docs_router(),
+            metrics_router(panel, datadir), logs_router(datadir))
+    include(performance_router(datadir))
     add_dashboard(panel)
     add_system(panel, datadir)
     add_access(panel)
+    add_account(panel)
     add_exchanges(panel)
+    add_alerts(panel)
     add_settings(panel)
+    add_logs(panel, datadir)
+    add_performance(panel, datadir)
     add_setup(panel, datadir)
     app.on_startup(lambda: background_tasks.create(panel.watch.run(), name="session watch"))
     return panel

@@ -33,7 +33,10 @@ KNOWN = {("GET", "/"), ("GET", "/api/bots"), ("GET", "/api/bots/{name}/api-log")
          ("POST", "/api/bots/{name}/start"), ("POST", "/api/bots/{name}/symbols/{action}"),
          ("GET", "/api/session"), ("POST", "/api/users"), ("DELETE", "/api/tokens/{token_id}"),
          ("PUT", "/api/allowlist"), ("GET", "/api/activity"), ("POST", "/logout"),
-         ("POST", "/unlock"), ("GET", "/_nicegui_ws/{path}"), ("GET", "/metrics")}
+         ("POST", "/unlock"), ("GET", "/_nicegui_ws/{path}"), ("GET", "/metrics"),
+         ("GET", "/api/logs"), ("GET", "/api/logs/export"), ("GET", "/logs"),
+         ("GET", "/api/alerts"), ("PUT", "/api/alerts/secrets/{which}"), ("GET", "/alerts"),
+         ("GET", "/api/bots/{name}/performance"), ("GET", "/performance")}
 """Routes the walk must find, so that a walk that finds nothing cannot pass."""
 
 SAMPLE_PARAMETERS = {"name": "bot-1", "action": "activate", "fingerprint": OWNER.fingerprint,

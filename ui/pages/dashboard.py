@@ -40,7 +40,11 @@ class Dashboard:
             self._updated = ui.label().classes("text-caption text-blue-grey-2")
             ui.link("System", "/system").classes("text-white")
             ui.link("Exchanges", "/exchanges").classes("text-white")
+            ui.link("Alerts", "/alerts").classes("text-white")
+            ui.link("Account", "/account").classes("text-white")
             ui.link("Settings", "/settings").classes("text-white")
+            ui.link("Logs", "/logs").classes("text-white")
+            ui.link("Performance", "/performance").classes("text-white")
             if identity.is_owner:
                 ui.link("Set up", "/setup").classes("text-white")
                 ui.link("Access", "/access").classes("text-white")
