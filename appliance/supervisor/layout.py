@@ -8,6 +8,7 @@ from pathlib import Path
 from appliance.alerts.const import STATE_FOLDER as ALERTS_FOLDER
 from appliance.datadir import DataDir
 from appliance.supervisor.const import READERS_GID
+from hsm.const import AUDIT_FILE
 
 
 def _own(path: Path, uid: int, gid: int, mode: int) -> None:
@@ -46,7 +47,8 @@ def prepare(data: DataDir, signer_uid: int, panel_uid: int, bot_uids: dict[str, 
         return
     _own(data.root, 0, 0, 0o755)
     _own(data.bots, 0, 0, 0o755)
-    _own(data.logs, 0, 0, 0o750)
+    # The readers (the panel, the alerts process) may read the logs: none holds a secret.
+    _own(data.logs, 0, READERS_GID, 0o750)
     # The signer creates its socket in run/; the supervisor (root) creates its own there too.
     _own(data.run, signer_uid, signer_uid, 0o755)
     _own(data.panel_storage, panel_uid, panel_uid, 0o700)
@@ -55,7 +57,12 @@ def prepare(data: DataDir, signer_uid: int, panel_uid: int, bot_uids: dict[str, 
         os.chmod(alerts, 0o700)
     _own_panel_tls(data, panel_uid)
     _own_tree(data.hsm, signer_uid, signer_uid)
-    os.chmod(data.hsm, 0o700)
+    # The readers may pass through the signer's folder to its audit log, which holds no secret
+    # (the token's own files stay the signer's alone), and read nothing else there.
+    _own(data.hsm, signer_uid, READERS_GID, 0o710)
+    audit = data.hsm / AUDIT_FILE
+    audit.touch(exist_ok=True)  # made here, so the signer appends to a file the readers may read
+    _own(audit, signer_uid, READERS_GID, 0o640)
     for bot, uid in bot_uids.items():
         _own_tree(data.bot(bot), uid, uid)
         os.chmod(data.bot(bot), 0o750)

@@ -34,8 +34,9 @@ from appliance.store.events import (
     open_events,
     read_events,
 )
+from appliance.supervisor.const import READERS_GID
 from hsm.softkeys import DEV_KEY_PIN_FILE
-from provisioning.const import ALERTS_UID
+from provisioning.const import ALERTS_UID, PANEL_UID
 from provisioning.devrun import activate_pairs, get_json, panel_opener, wait_for_box
 from tests.conftest import REPO, RunningSimulator, free_port, start_simulator, stop_process
 from ui.acting import ActingSupervisor
@@ -131,6 +132,26 @@ def test_the_alerts_process_runs_under_its_own_account(box: RunningBox) -> None:
     if os.geteuid() == 0:
         assert psutil.Process(running.pid).uids().real == ALERTS_UID
         assert oct((box.data.root / "alerts").stat().st_mode & 0o777) == "0o700"
+
+
+def test_the_panel_reads_the_logs_and_the_signers_audit_but_nothing_else_of_the_signer(
+    box: RunningBox,
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("every process shares one uid without root")
+
+    def panel_reads(path: Path) -> bool:
+        return subprocess.run(
+            [sys.executable, "-c", f"open({str(path)!r}, 'rb').read(1)"], user=PANEL_UID,
+            group=PANEL_UID, extra_groups=[READERS_GID], capture_output=True).returncode == 0
+
+    eventually(lambda: (box.data.hsm / "audit.log").exists(), 30, "the signer audits")
+    assert panel_reads(box.data.log("signer"))
+    assert panel_reads(box.data.hsm / "audit.log")
+    for secret in (box.data.pin_file, box.data.hsm / DEV_KEY_PIN_FILE):
+        assert not panel_reads(secret), secret
+    assert not any(panel_reads(path) for path in (box.data.hsm / "tokens").rglob("*")
+                   if path.is_file())
 
 
 def test_a_killed_bot_is_restarted(box: RunningBox) -> None:
