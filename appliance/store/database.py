@@ -26,6 +26,25 @@ def open_writer(path: Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn)
 
 
+def close_writer(db: sqlite_utils.Database) -> None:
+    """Close a database's one writer, leaving it readable by the readers' uids.
+
+    A WAL database whose writer closed has no -wal and -shm files, and a read-only reader of
+    another uid cannot create them ("attempt to write a readonly database"): the panel could
+    not read a stopped bot's log. So the writer leaves it in rollback-journal mode, which a
+    reader opens without them, and the next writer turns WAL on again. While a reader is still
+    connected the switch waits for nothing and is skipped: the files then stay, and so does
+    every reader's access.
+    """
+    try:
+        db.execute("PRAGMA busy_timeout=0")
+        db.execute("PRAGMA journal_mode=DELETE")
+    except sqlite3.Error:
+        pass
+    finally:
+        db.close()
+
+
 def open_reader(path: Path) -> sqlite_utils.Database:
     """Open path read-only; it must already exist."""
     if not path.exists():

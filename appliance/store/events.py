@@ -27,7 +27,7 @@ import sqlite_utils
 from appliance.risk.const import SymbolState, TripKind
 from appliance.store.access import transaction
 from appliance.store.chain import START, Head, Link, record_hash
-from appliance.store.database import open_reader, open_writer
+from appliance.store.database import close_writer, open_reader, open_writer
 from appliance.vocabulary import Side
 
 
@@ -357,8 +357,8 @@ class EventLog:
         return int(row.fetchone()[0])
 
     def close(self) -> None:
-        """Close the log."""
-        self._db.close()
+        """Close the log, leaving it readable by the panel's uid."""
+        close_writer(self._db)
 
 
 def open_events(path: Path) -> sqlite_utils.Database:

@@ -24,7 +24,7 @@ from appliance.license import (
 )
 from appliance.store import appliance_db
 from appliance.store.appliance_db import ProcessStatus
-from appliance.store.database import open_writer
+from appliance.store.database import close_writer, open_writer
 from appliance.supervisor import layout
 from appliance.supervisor.access import AccessOp, AccessOps
 from appliance.supervisor.alerts_ops import AlertsOps
@@ -301,7 +301,7 @@ class Supervisor:
             if name in self.children:
                 await self.children[name].stop()
         self.data.control_sock.unlink(missing_ok=True)
-        self._db.close()
+        close_writer(self._db)
 
     def _env(self, **extra: str) -> dict[str, str]:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
