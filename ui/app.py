@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from importlib.metadata import version
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from ui.pages.settings import add_settings
 from ui.pages.setup import add_setup
 from ui.pages.system import add_system
 from ui.panel import Panel
+from ui.performance import shared_reader
 
 OPENAPI_URL = "/api/openapi.json"
 """The REST API's OpenAPI schema: under /api, so a script may fetch it with its token."""
@@ -80,6 +82,8 @@ def build_panel(datadir: DataDir, *, development: bool = False) -> Panel:
     add_performance(panel, datadir)
     add_setup(panel, datadir)
     app.on_startup(lambda: background_tasks.create(panel.watch.run(), name="session watch"))
+    app.on_startup(lambda: background_tasks.create(
+        asyncio.to_thread(shared_reader(datadir.root).warm), name="performance warm-up"))
     return panel
 
 

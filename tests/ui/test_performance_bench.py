@@ -3,8 +3,9 @@
 Run with `./build.sh bench`. Each bot quotes one pair, written by the bot's own EventLog with
 its clock set: a quote set every 10 s, and each minute a buy and a sell sent and acked, one of
 them filled and the other cancelled (12 events a minute, 518,400 a bot in 30 days). The first
-read folds each whole log once (the panel does it on the first look at a bot); the figure held
-to the target is a look after that: the minute's new rows read, and both bots' series cut.
+read folds each whole log once (the panel does it in the background when it starts, so an
+operator's first look is already a later one); the figure held to the target is a look after
+that: the minute's new rows read, and both bots' series cut.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def test_the_chart_data_of_30_days_of_two_bots_takes_under_a_second(
     written = time.perf_counter() - started
     reader = PerformanceReader(data)
 
+    started = time.perf_counter()
+    reader.warm()
+    warming = time.perf_counter() - started
     first = look(reader, T0 + MINUTES * 60)
     looks = []
     for extra in range(LOOKS):
@@ -76,8 +80,9 @@ def test_the_chart_data_of_30_days_of_two_bots_takes_under_a_second(
 
     print(f"\nperformance charts, 'all' range of {DAYS} days of two bots ({2 * MINUTES * 12:,} "
           f"events, written in {written:.0f} s):")
-    print(f"  first look (each whole log folded once): {first:.2f} s: "
-          f"{first / TARGET_SECONDS:.2f}x the 1 s target")
+    print(f"  the panel's warm-up at start (each whole log folded once): {warming:.2f} s")
+    print(f"  first look after it: {first * 1000:.1f} ms: {first / TARGET_SECONDS:.3f}x the "
+          "1 s target")
     print(f"  a look a minute later (new rows read, series cut; median of {LOOKS}): "
           f"{later * 1000:.1f} ms: {later / TARGET_SECONDS:.3f}x the 1 s target")
-    assert later < TARGET_SECONDS
+    assert first < TARGET_SECONDS and later < TARGET_SECONDS
