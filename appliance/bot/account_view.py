@@ -57,7 +57,8 @@ async def symbol_view(client: Any, worker: SymbolWorker, events: EventLog) -> di
     known = {order["client_id"] for order in box_orders}
     listed = {order["client_id"] for order in on_exchange}
     # An order the exchange filled (wholly or in part) since the bot's last poll: its trade
-    # is not in the log yet, and a whole fill took it off the book. The bot settles it at its next cycle; that is no difference.
+    # is not in the log yet, and a whole fill took it off the book. The bot settles it at its
+    # next cycle; that is no difference.
     fresh = [t for t in exchange_trades if t["id"] not in recorded]
     filled_ids = {t["order_id"] for t in fresh}
     settling = {o["client_id"] for o in box_orders if o["id"] in filled_ids}

@@ -466,7 +466,7 @@ def test_a_csv_cell_never_starts_a_formula(box: Box) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to lay out the box's accounts")
-def test_the_panels_account_reads_the_bots_logs_and_is_told_what_it_cannot_read() -> None:
+def test_the_panels_account_reads_every_log_as_the_supervisor_lays_them_out() -> None:
     """The box laid out as the supervisor lays it out, its writers running, read by the
     panel's uid with the panel's groups."""
     root = Path(tempfile.mkdtemp(prefix="mmbox-logs-"))
@@ -493,10 +493,10 @@ def test_the_panels_account_reads_the_bots_logs_and_is_told_what_it_cannot_read(
 
     assert done.returncode == 0, done.stderr
     read = json.loads(done.stdout)
-    assert read["sources"] == ["activity", "api/bot-1", "api/bot-2", "events/bot-1",
-                               "events/bot-2"]
-    assert read["left_out"] == ["the process logs: not readable by the panel",
-                                "the signer's audit log: not readable by the panel"]
+    assert read["sources"] == ["activity", "api/bot-1", "api/bot-2", "audit", "events/bot-1",
+                               "events/bot-2", "process/bot-1", "process/bot-2",
+                               "process/signer", "process/supervisor"]
+    assert read["left_out"] == [], "the panel reads every log, the audit and processes too"
 
 
 async def test_the_rest_api_pages_the_logs_with_the_filters(user: User) -> None:
