@@ -375,9 +375,11 @@ def levels(side: tuple[tuple[Decimal, Decimal], ...]) -> str:
 def event_text(event: Event) -> tuple[str, LogLevel]:
     """Return the line an event is shown as, and its level."""
     match event.body:
-        case QuotesChosen(mid=mid, bids=bids, asks=asks, best_bid=bid, best_ask=ask):
+        case QuotesChosen(mid=mid, bids=bids, asks=asks, best_bid=bid, best_ask=ask,
+                          inventory=held):
+            inventory = "" if held is None else f", inventory {amount(held)}"
             return (f"quotes bid {levels(bids)}, ask {levels(asks)} at mid {amount(mid)} "
-                    f"(market {amount(bid)} / {amount(ask)})", LogLevel.INFO)
+                    f"(market {amount(bid)} / {amount(ask)}{inventory})", LogLevel.INFO)
         case OrderSent(client_id=cid, side=side, price=price, amount=size):
             return f"sending {side.value} {amount(size)} @ {amount(price)} ({cid})", LogLevel.INFO
         case OrderAcked(client_id=cid, order_id=oid):

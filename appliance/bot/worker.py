@@ -294,7 +294,7 @@ class SymbolWorker:
             mid = rules.tick * (view.best_bid + view.best_ask) / 2
             best_bid, best_ask = rules.price(view.best_bid), rules.price(view.best_ask)
         self._events.append(self.symbol, QuotesChosen(
-            mid, levels[Side.BUY], levels[Side.SELL], best_bid, best_ask))
+            mid, levels[Side.BUY], levels[Side.SELL], best_bid, best_ask, self.position.base))
 
     def _record_state(self, change: StateChange | None, reason: str | None = None, *,
                       actor: str = "", fingerprint: str = "") -> None:

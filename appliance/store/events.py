@@ -81,7 +81,8 @@ class QuotesChosen:
     """The quotes the strategy wants resting, best first, and the mid they were chosen at.
 
     `best_bid` and `best_ask` are the market's best prices without the box's own orders, as
-    the strategy saw them (None in rows written before they were kept, or with no market).
+    the strategy saw them, and `inventory` the symbol's position in the base asset that it
+    quoted against (None in rows written before they were kept, or with no market).
     """
 
     mid: Decimal | None
@@ -89,6 +90,7 @@ class QuotesChosen:
     asks: tuple[PriceSize, ...]
     best_bid: Decimal | None = None
     best_ask: Decimal | None = None
+    inventory: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,8 @@ def _decode(kind: EventKind, d: dict[str, Any]) -> EventBody:
     if kind is EventKind.QUOTE:
         return QuotesChosen(_price(d.get("mid")), _levels(d.get("bids"), d.get("bid")),
                             _levels(d.get("asks"), d.get("ask")),
-                            _price(d.get("best_bid")), _price(d.get("best_ask")))
+                            _price(d.get("best_bid")), _price(d.get("best_ask")),
+                            _price(d.get("inventory")))
     if kind is EventKind.ORDER:
         return OrderSent(str(d["client_id"]), Side(d["side"]), Decimal(str(d["price"])),
                          Decimal(str(d["amount"])))
