@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -68,10 +69,38 @@ class License:
     device_public_key: bytes
     issued_at: str
     kind: BoxKind = BoxKind.PRODUCTION
+    valid_until: str | None = None
+    """When the license ends (UTC, as issued_at is written); None: it does not end (licenses
+    issued before they had an end)."""
 
     def manifest(self) -> dict[str, Any]:
         """Return the manifest as the license file holds it."""
-        return {**asdict(self), "device_public_key": b64(self.device_public_key)}
+        manifest = {**asdict(self), "device_public_key": b64(self.device_public_key)}
+        if self.valid_until is None:
+            del manifest["valid_until"]
+        return manifest
+
+    def ends_at(self) -> float | None:
+        """Return when the license ends, as a Unix time; None when it does not end."""
+        return None if self.valid_until is None else license_time(self.valid_until)
+
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+"""How a license writes its times: UTC, to the second."""
+
+
+def license_time(text: str) -> float:
+    """Return a license's time (TIME_FORMAT) as a Unix time; ValueError when it is not one."""
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC).timestamp()
+
+
+def check_validity(license: License, now: float) -> None:
+    """Refuse a license past its end, saying when it ended and what to do."""
+    ends = license.ends_at()
+    if ends is not None and now >= ends:
+        raise LicenseError(f"the license of box {license.serial} ended on "
+                           f"{license.valid_until}; ask the vendor to renew it and install "
+                           "the new license.json")
 
 
 def tier_limits(tier: str) -> Limits:
@@ -167,10 +196,24 @@ def _license(manifest: dict[str, Any], where: str) -> License:
             device_public_key=base64.b64decode(manifest["device_public_key"], validate=True),
             issued_at=str(manifest["issued_at"]),
             kind=_signed_kind(manifest, where),
+            valid_until=_signed_end(manifest, where),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise LicenseError(f"{where} is signed but its manifest is incomplete ({exc!r}); "
                            "ask the vendor for a new license") from None
+
+
+def _signed_end(manifest: dict[str, Any], where: str) -> str | None:
+    """Return when a signed manifest says the license ends; None when it names no end."""
+    end = manifest.get("valid_until")
+    if end is None:
+        return None
+    try:
+        license_time(str(end))
+    except ValueError:
+        raise LicenseError(f"{where} ends at {end!r}, which is not a time ({TIME_FORMAT}); "
+                           "ask the vendor for a new license") from None
+    return str(end)
 
 
 def _signed_kind(manifest: dict[str, Any], where: str) -> BoxKind:

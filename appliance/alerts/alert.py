@@ -31,6 +31,7 @@ class AlertKind(StrEnum):
     FAILED_LOGINS = "failed_logins"
     UNLOCKED = "unlocked"
     PIN_LOCKOUT = "pin_lockout"
+    LICENSE_END = "license_end"
 
 
 @dataclass(frozen=True)

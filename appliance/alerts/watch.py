@@ -14,6 +14,7 @@ from appliance.alerts.bookmarks import Bookmarks
 from appliance.alerts.const import STATE_FOLDER, Timing
 from appliance.alerts.sources.activity import ActivityWatch
 from appliance.alerts.sources.bot_events import BotEventsTail
+from appliance.alerts.sources.license_end import LicenseEndWatch
 from appliance.alerts.sources.pin_lockout import PinLockoutWatch
 from appliance.alerts.sources.processes import ProcessWatch
 from appliance.alerts.sources.stale_quotes import StaleQuotes
@@ -59,6 +60,7 @@ class Watch:
         self._pins = PinLockoutWatch(data.hsm, saved.get("pins"),
                                      lambda: signer.call("status"))
         self._stale = StaleQuotes(timing, started, saved.get("stale"))
+        self._license = LicenseEndWatch(data.license, saved.get("license"))
         self._saved_tails: dict[str, Any] = dict(saved.get("events") or {})
         self._tails: dict[str, BotEventsTail] = {}
         self._db: sqlite_utils.Database | None = None
@@ -84,7 +86,7 @@ class Watch:
             alerts += tail.poll()
         pairs = [(pair.bot, pair.symbol) for pair in view.pairs]
         alerts += self._stale.poll(pairs, view.processes, self._tails, now)
-        alerts += self._pins.poll(now)
+        alerts += self._pins.poll(now) + self._license.poll(now)
         alerts.sort(key=lambda alert: alert.ts)
         self.view = BoxView(view.settings, view.processes, view.bots, view.pairs, {
             (bot, symbol): status for bot, tail in self._tails.items()
@@ -118,6 +120,7 @@ class Watch:
         """Return where every source stopped reading."""
         return {"processes": self._processes.bookmark(), "activity": self._activity.bookmark(),
                 "pins": self._pins.bookmark(), "stale": self._stale.bookmark(),
+                "license": self._license.bookmark(),
                 "events": {bot: mark for bot, tail in self._tails.items()
                            if (mark := tail.bookmark()) is not None}}
 

@@ -19,6 +19,7 @@ from appliance.license import (
     BoxKind,
     License,
     LicenseError,
+    check_validity,
     load_vendor_public_key,
     verify_license,
 )
@@ -137,9 +138,11 @@ class Supervisor:
 
     def _verify_license(self) -> License:
         try:
-            return verify_license(self.data.license, load_vendor_public_key(self.vendor_key))
+            license = verify_license(self.data.license, load_vendor_public_key(self.vendor_key))
+            check_validity(license, time.time())
         except LicenseError as exc:
             raise SupervisorError(f"license refused: {exc}") from None
+        return license
 
     async def _start_signer(self, license: License) -> bool:
         """Start the signer and wait until it serves; return whether it started locked.

@@ -53,7 +53,8 @@ def test_the_database_holds_the_first_configuration(
     db = open_reader(data.appliance_db)
     assert appliance_db.settings(db) == {
         "asset": "MTS", "panel_host": "127.0.0.1", "panel_port": "8080", "signer_uid": "6101",
-        "panel_uid": "6121", "token_label": "mmbox", "device_key_label": "device",
+        "panel_uid": "6121", "alerts_uid": "6131", "token_label": "mmbox",
+        "device_key_label": "device",
     }
     assert appliance_db.exchanges(db) == {"sim": appliance_db.Exchange("sim", "binance", URL)}
     assert appliance_db.bots(db) == [appliance_db.Bot("bot-1", 6111, True),

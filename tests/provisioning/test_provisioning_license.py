@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from appliance.license import TIERS, LicenseError, canonical, verify_license
+from appliance.license import TIERS, LicenseError, canonical, check_validity, verify_license
 from provisioning.license import issue_license
 
 DEVICE_KEY = bytes(range(32))
@@ -48,12 +49,13 @@ def test_the_signature_covers_the_canonical_manifest(
     compact = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
     assert canonical(manifest) == compact.encode()
     assert set(manifest) == {"serial", "asset", "tier", "limits", "device_public_key", "issued_at",
-                             "kind"}
+                             "kind", "valid_until"}
     assert manifest["limits"] == {"bots": 2, "exchanges": 1, "users": 2}
 
 
 @pytest.mark.parametrize("field, value", [
     ("asset", "BTC"), ("tier", "pro"), ("device_public_key", "AAAA"), ("serial", "MMB-0002"),
+    ("valid_until", "2099-01-01T00:00:00Z"),
 ])
 def test_a_tampered_manifest_is_refused(
     vendor_key: Ed25519PrivateKey, license_text: str, field: str, value: str
@@ -98,3 +100,36 @@ def test_an_unknown_tier_is_refused(vendor_key: Ed25519PrivateKey) -> None:
     with pytest.raises(LicenseError, match="there is no tier 'gold'; choose one of starter"):
         issue_license(vendor_key, serial="s", asset="MTS", tier="gold",
                       device_public_key=DEVICE_KEY)
+
+
+def test_a_license_ends_a_year_after_its_issue_and_is_then_refused(
+    vendor_key: Ed25519PrivateKey, license_text: str,
+) -> None:
+    box = verify_license(license_text, vendor_key.public_key())
+    assert box.valid_until == "2026-01-02T03:04:05Z"
+    ends = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
+    check_validity(box, ends - 1)
+    with pytest.raises(LicenseError, match="ended on 2026-01-02T03:04:05Z; ask the vendor to "
+                                           "renew it"):
+        check_validity(box, ends)
+
+
+def test_a_license_issued_before_licenses_ended_does_not_end(
+    vendor_key: Ed25519PrivateKey,
+) -> None:
+    text = issue_license(vendor_key, serial="MMB-0002", asset="MTS", tier="starter",
+                         device_public_key=DEVICE_KEY, valid_days=None)
+    assert "valid_until" not in json.loads(text)["manifest"]
+    box = verify_license(text, vendor_key.public_key())
+    assert box.valid_until is None and box.ends_at() is None
+    check_validity(box, datetime(2100, 1, 1, tzinfo=UTC).timestamp())
+
+
+def test_a_signed_end_that_is_no_time_is_refused(vendor_key: Ed25519PrivateKey) -> None:
+    document = json.loads(issue_license(vendor_key, serial="s", asset="MTS", tier="starter",
+                                        device_public_key=DEVICE_KEY))
+    document["manifest"]["valid_until"] = "next spring"
+    document["signature"] = base64.b64encode(
+        vendor_key.sign(canonical(document["manifest"]))).decode()
+    with pytest.raises(LicenseError, match="ends at 'next spring', which is not a time"):
+        verify_license(json.dumps(document), vendor_key.public_key())

@@ -23,7 +23,7 @@ from ui.auth.guard import Identity
 from ui.panel import Panel
 
 LICENSE_FIELDS = (("serial", "Serial"), ("asset", "Asset"), ("tier", "Tier"),
-                  ("kind", "Kind"), ("issued_at", "Licensed"))
+                  ("kind", "Kind"), ("issued_at", "Licensed"), ("valid_until", "Valid until"))
 
 
 @dataclass(frozen=True)

@@ -204,7 +204,7 @@ def test_after_a_restart_nothing_alerts_twice_and_nothing_is_missed(data: DataDi
     assert [(a.kind, a.id) for a in found] == [
         (AlertKind.RISK_TRIP, f"bot-2:event:{missed}"), (AlertKind.UNLOCKED, found[1].id)]
     saved = json.loads((data.root / "alerts" / "bookmarks.json").read_text())
-    assert set(saved) == {"activity", "events", "pins", "processes", "stale"}
+    assert set(saved) == {"activity", "events", "license", "pins", "processes", "stale"}
 
 
 def test_a_bad_setting_is_reported_and_the_others_still_apply(
