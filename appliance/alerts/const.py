@@ -66,4 +66,5 @@ class Timing:
 SETTING_CHATS = "alerts_telegram_chats"
 SETTING_WEBHOOK_URL = "alerts_webhook_url"
 SETTING_ACTIVATE = "alerts_telegram_activate"
+SETTING_TELEGRAM_API = "alerts_telegram_api"
 """The keys of the alert settings in appliance.db's `settings`."""

@@ -12,7 +12,12 @@ from typing import Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError
 
-from appliance.alerts.const import SETTING_ACTIVATE, SETTING_CHATS, SETTING_WEBHOOK_URL
+from appliance.alerts.const import (
+    SETTING_ACTIVATE,
+    SETTING_CHATS,
+    SETTING_TELEGRAM_API,
+    SETTING_WEBHOOK_URL,
+)
 
 
 class AlertSettings(BaseModel):
@@ -28,16 +33,20 @@ class AlertSettings(BaseModel):
         default=None, description="http(s) URL that receives each alert as a signed JSON POST")
     telegram_activate: bool = Field(
         default=False, description="whether an enrolled chat may /activate a pair")
+    telegram_api: AnyHttpUrl | None = Field(
+        default=None, description="the Telegram Bot API server to use, e.g. a self-hosted "
+                                  "telegram-bot-api; empty for Telegram's own")
 
 
 KEYS = {"telegram_chats": SETTING_CHATS, "webhook_url": SETTING_WEBHOOK_URL,
-        "telegram_activate": SETTING_ACTIVATE}
+        "telegram_activate": SETTING_ACTIVATE, "telegram_api": SETTING_TELEGRAM_API}
 """The settings key of each field."""
 
 HOW = {
     "telegram_chats": "a JSON list of chat ids, e.g. [123456789, -1001234567890]",
     "webhook_url": "an http:// or https:// URL, or empty for none",
     "telegram_activate": "'1' to allow /activate, '0' or empty to refuse it",
+    "telegram_api": "an http:// or https:// URL of a Bot API server, or empty for Telegram's",
 }
 
 

@@ -1,7 +1,8 @@
 """Say where alerts go, on the owner's behalf: the supervisor's alert ops.
 
 Ops (each `async (args) -> result`; the supervisor has already checked the caller is the panel):
-  alerts_configure  {telegram_chats, webhook_url, telegram_activate, actor, fingerprint}
+  alerts_configure  {telegram_chats, webhook_url, telegram_activate, telegram_api, actor,
+                     fingerprint}
                                           -> {settings}
   alerts_secret     {which: telegram|webhook, value, actor, fingerprint} -> {which, label}
   alerts_forget     {which, actor, fingerprint} -> {which, label}
@@ -69,10 +70,15 @@ class AlertsOps:
         except ValidationError as exc:
             raise IpcError("bad_args", f"the alert settings were not changed: {problems(exc)}"
                            ) from None
+        api = KEYS["telegram_api"]
+        before = appliance_db.settings(self._db).get(api, "")
+        form = stored_form(settings)
         with transaction(self._db):
-            for name, value in stored_form(settings).items():
+            for name, value in form.items():
                 appliance_db.put_setting(self._db, name, value)
         log.info("alert settings changed by %s", args.get("actor") or "the owner")
+        if form[api] != before and self._reread is not None:
+            await self._reread()  # the alerts process picks its Bot API server at start
         return {"settings": settings.model_dump(mode="json")}
 
     async def alerts_secret(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +126,9 @@ def stored_form(settings: AlertSettings) -> dict[str, str]:
     chats = sorted(settings.telegram_chats)
     form = {KEYS["telegram_chats"]: json.dumps(chats),
             KEYS["webhook_url"]: "" if settings.webhook_url is None else str(settings.webhook_url),
-            KEYS["telegram_activate"]: "1" if settings.telegram_activate else "0"}
+            KEYS["telegram_activate"]: "1" if settings.telegram_activate else "0",
+            KEYS["telegram_api"]: "" if settings.telegram_api is None
+            else str(settings.telegram_api)}
     return form
 
 

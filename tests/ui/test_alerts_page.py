@@ -50,7 +50,8 @@ async def test_the_owner_saves_the_chats_and_replaces_the_bot_token(
     await owner.should_see("The alert settings are saved", retries=100)
     assert await stored_settings(owner) == {
         "telegram_chats": [-1001234567890, 123456789],
-        "webhook_url": "https://hooks.example.com/in", "telegram_activate": True}
+        "webhook_url": "https://hooks.example.com/in", "telegram_activate": True,
+        "telegram_api": None}
 
     with owner.scope(marker="secret-telegram"):
         owner.find("Telegram bot token").type(BOT_TOKEN)

@@ -37,8 +37,9 @@ BOT_TOKEN = "123456:AAE-bot-token-never-shown-0123456789"
 
 SETTINGS = {"telegram_chats": [-1001234567890, 123456789],
             "webhook_url": "https://hooks.example.com/mmbox/path-secret",
-            "telegram_activate": True}
-DEFAULTS: dict[str, Any] = {"telegram_chats": [], "webhook_url": None, "telegram_activate": False}
+            "telegram_activate": True, "telegram_api": None}
+DEFAULTS: dict[str, Any] = {"telegram_chats": [], "webhook_url": None, "telegram_activate": False,
+                            "telegram_api": None}
 
 
 def read_secret(datadir: DataDir, label: str) -> bytes:

@@ -23,6 +23,7 @@ import pytest
 
 from appliance.bot.runtime import CYCLE_SECONDS
 from appliance.datadir import DataDir
+from appliance.ipc import call_once
 from appliance.risk.const import SymbolState
 from appliance.store import access, appliance_db
 from appliance.store.access import Role
@@ -38,6 +39,7 @@ from appliance.supervisor.const import READERS_GID
 from hsm.softkeys import DEV_KEY_PIN_FILE
 from provisioning.const import ALERTS_UID, PANEL_UID
 from provisioning.devrun import activate_pairs, get_json, panel_opener, wait_for_box
+from tests.alerts.telegram_server import TelegramServer
 from tests.conftest import REPO, RunningSimulator, free_port, start_simulator, stop_process
 from ui.acting import ActingSupervisor
 from ui.auth.guard import SESSION_COOKIE, Identity
@@ -46,6 +48,8 @@ from ui.supervisor import Supervisor
 
 pytestmark = pytest.mark.e2e
 BOTS = ("bot-1", "bot-2")
+TELEGRAM_TOKEN = "7000002:" + "B" * 35
+CHAT = 424242
 
 
 @dataclass
@@ -191,6 +195,39 @@ async def test_an_operators_action_reaches_the_bots_log_with_who_asked(box: Runn
         assert bots[bot]["chain"]["ok"] is True, bots[bot]["chain"]
 
 
+async def test_a_pause_from_an_enrolled_telegram_chat_pauses_the_pair(box: RunningBox) -> None:
+    """The owner points the alerts at a Bot API server on loopback, enrols a chat and puts the
+    bot token in the box's token; the alerts process is restarted to read it, and a /pause from
+    that chat pauses bot-1's pair through the supervisor, answered in the chat."""
+    (pair,) = box.api("/api/bots")["bots"]["bot-1"]["pairs"]
+    assert pair["state"] == "ACTIVE"
+    telegram = TelegramServer(TELEGRAM_TOKEN)
+    await telegram.start()
+    try:
+        owner = {"actor": "owner", "fingerprint": "f" * 64}
+        await call_once(box.data.control_sock, "alerts_configure", 10,
+                        telegram_chats=[CHAT], telegram_api=f"http://127.0.0.1:{telegram.port}",
+                        **owner)
+        await call_once(box.data.control_sock, "alerts_secret", 30, which="telegram",
+                        value=TELEGRAM_TOKEN, **owner)
+        await telegram.inject(CHAT + 1, "/pause")  # a chat not enrolled: nothing happens
+        await telegram.inject(CHAT, f"/pause bot-1 {pair['symbol']}")
+        answer = await telegram.wait_sent(lambda sent: sent.chat_id == CHAT, 60)
+        assert "PAUSED" in answer.text, answer.text
+        assert all(sent.chat_id == CHAT for sent in telegram.sent)
+    finally:
+        await telegram.stop()
+    (pair,) = box.api("/api/bots")["bots"]["bot-1"]["pairs"]
+    assert pair["state"] == "PAUSED"
+    db = open_events(box.data.events_db("bot-1"))
+    try:
+        changes = [e.body for e in read_events(db, kinds=(EventKind.STATE,))
+                   if isinstance(e.body, SymbolStateChanged)]
+    finally:
+        db.close()
+    assert (changes[-1].state, changes[-1].actor) == (SymbolState.PAUSED, f"telegram:{CHAT}")
+
+
 def test_the_owner_logs_in_with_the_software_key_and_pulling_it_ends_the_session(
     box: RunningBox,
 ) -> None:
@@ -285,6 +322,7 @@ def test_no_secret_outside_the_token(box: RunningBox) -> None:
     dev_key_pin = box.data.hsm / DEV_KEY_PIN_FILE
     secrets.append(dev_key_pin.read_bytes().strip())
     secrets += [box.token.encode(), *(session.encode() for session in box.sessions)]
+    secrets.append(TELEGRAM_TOKEN.encode())  # put into the token through the supervisor
     assert box.sessions, "the login test gave no session id to look for"
     token_files = box.data.hsm / "tokens"
     for path in box.data.root.rglob("*"):
