@@ -125,7 +125,9 @@ def run_devbox(args: argparse.Namespace) -> int:
             provision_devbox(argparse.Namespace(
                 data=data.root, exchange_url=url, panel_port=args.panel_port, asset=args.asset,
                 vendor_dir=args.vendor_dir, no_account=False, tier=const.DEFAULT_TIER))
-        elif not data.panel_cert.exists() or not (data.hsm / DEV_KEY_PIN_FILE).exists():
+        else:
+            devrun.upgrade(data)
+        if not data.panel_cert.exists() or not (data.hsm / DEV_KEY_PIN_FILE).exists():
             raise ProvisioningError(
                 f"{data.root} was provisioned before the panel had its certificate and "
                 f"software key; remove {data.root} and {args.simdata} to provision it again")

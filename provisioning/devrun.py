@@ -17,7 +17,7 @@ from typing import Any
 from appliance.datadir import DataDir
 from appliance.ipc import IpcError, SyncIpcClient
 from appliance.store import appliance_db
-from appliance.store.database import open_reader
+from appliance.store.database import close_writer, open_reader, open_writer
 from provisioning.factory import ProvisioningError, is_provisioned
 
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -41,6 +41,19 @@ def start_simulator(simdata: Path, port: int) -> tuple[subprocess.Popen[str], st
             f"the exchange simulator did not start on 127.0.0.1:{port} (is the port taken?); "
             "stop whatever holds it, or pass --sim-port")
     return process, line.split()[-1]
+
+
+def upgrade(data: DataDir) -> None:
+    """Bring a provisioned box's appliance.db up to this version's schema before it is read.
+
+    The supervisor does it too when it starts, but the development box reads appliance.db
+    before that (the simulator URL it trades on).
+    """
+    db = open_writer(data.appliance_db)
+    try:
+        appliance_db.create_schema(db)
+    finally:
+        close_writer(db)
 
 
 def exchange_url(data: DataDir) -> str | None:

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from hsm.login import verify_signature
 from hsm.operator_key import OperatorTokenRef, as_operator_key, sign_on_key
 from hsm.softhsm import SOFTHSM_MODULE, use_config
 from hsm.token import Token
+from provisioning import devrun
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -200,3 +202,20 @@ def test_an_unreachable_simulator_leaves_nothing(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "cannot reach the simulator" in done.stderr
     assert not (tmp_path / "var").exists()
+
+
+def test_a_box_provisioned_by_an_older_version_is_brought_up_to_date_before_it_is_read(
+    tmp_path: Path,
+) -> None:
+    """An appliance.db from before exchanges had a sandbox switch: `./build.sh run` reads its
+    simulator URL before the supervisor starts, so it upgrades the schema first."""
+    data = DataDir(tmp_path / "data")
+    data.root.mkdir()
+    old = sqlite3.connect(data.appliance_db)
+    old.execute("CREATE TABLE exchanges (name TEXT PRIMARY KEY, ccxt_id TEXT NOT NULL, "
+                "api_url TEXT)")
+    old.execute("INSERT INTO exchanges VALUES ('sim', 'binance', 'http://127.0.0.1:9100')")
+    old.commit()
+    old.close()
+    devrun.upgrade(data)
+    assert devrun.exchange_url(data) == "http://127.0.0.1:9100"
