@@ -292,7 +292,7 @@ async def test_add_pair_refuses_a_pair_it_may_not_start_and_starts_nothing(
         assert unknown.value.code == "unknown_symbol"
         with pytest.raises(IpcError) as bad_op:
             await control.call("add_pairs")
-        assert "add_pair and remove_pair" in bad_op.value.message
+        assert "add_pair, remove_pair and account" in bad_op.value.message
         assert (await control.call("ping"))["workers"] == 1
         await start_quoting(control, simulator, "MTS/USDT")
         await asyncio.sleep(2)

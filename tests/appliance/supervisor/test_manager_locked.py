@@ -129,10 +129,10 @@ def test_the_bots_start_only_after_the_panel_unlocks_the_box(box: LockedBox) -> 
 
 def test_sigterm_while_locked_stops_the_box_cleanly(box: LockedBox) -> None:
     rows = wait_until_locked(box)
-    children = [rows[name].pid for name in ("signer", "panel")]
+    children = [rows[name].pid for name in ("signer", "panel", "alerts")]
     box.supervisor.send_signal(signal.SIGTERM)
     assert box.supervisor.wait(timeout=30) == 0
     assert not any(pid is not None and psutil.pid_exists(pid) for pid in children)
     assert {name: row.state for name, row in box.rows().items()} == {
-        "signer": "STOPPED", "panel": "STOPPED"}
+        "signer": "STOPPED", "panel": "STOPPED", "alerts": "STOPPED"}
     assert not box.data.control_sock.exists()
