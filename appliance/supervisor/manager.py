@@ -348,6 +348,10 @@ class Supervisor:
         self._add(self._panel_spec()).start()
         if self._alerts_uid is not None:
             self._add(self._alerts_spec()).start()
+        else:
+            log.warning("appliance.db has no alerts_uid: this box was provisioned before it had "
+                        "an alerts process, so it sends no alerts; provision it again to have "
+                        "them")
 
     async def _restart_alerts(self) -> None:
         """Restart the alerts process, which reads its secrets once, at start."""
