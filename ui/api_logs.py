@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, JsonValue
@@ -167,6 +167,12 @@ def cell(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def compact(value: object) -> str:
+    """Return a value as one line of JSON. Not orjson: a detail may hold a whole number past
+    64 bits (a user may type one), which only the standard library writes."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def csv_lines(entries: Sequence[LogEntry], header: bool = False) -> bytes:
     """Return entries as CSV rows, after the header row if asked."""
     out = io.StringIO()
@@ -176,14 +182,14 @@ def csv_lines(entries: Sequence[LogEntry], header: bool = False) -> bytes:
     for entry in entries:
         writer.writerow([cell(text) for text in (
             stamp(entry.time), entry.source, entry.bot, entry.pair, entry.kind.value,
-            entry.level.value, entry.text, orjson.dumps(entry.detail).decode(),
+            entry.level.value, entry.text, compact(entry.detail),
             entry.key.cursor)])
     return out.getvalue().encode()
 
 
 def json_lines(entries: Sequence[LogEntry], header: bool = False) -> bytes:
     """Return entries as JSON lines, one object per entry."""
-    return b"".join(orjson.dumps(entry.record()) + b"\n" for entry in entries)
+    return "".join(compact(entry.record()) + "\n" for entry in entries).encode()
 
 
 async def exported(reader: LogReader, ask: LogAsk, first: LogPage,

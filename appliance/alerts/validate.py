@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError
 
@@ -19,13 +19,16 @@ from appliance.alerts.const import (
     SETTING_WEBHOOK_URL,
 )
 
+ChatId = Annotated[int, Field(gt=-(2**52), lt=2**52)]
+"""A Telegram chat id: Telegram says at most 52 significant bits."""
+
 
 class AlertSettings(BaseModel):
     """Where alerts go and what an enrolled Telegram chat may ask."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    telegram_chats: frozenset[int] = Field(
+    telegram_chats: frozenset[ChatId] = Field(
         default=frozenset(),
         description="Telegram chat ids the owner enrolled: they get alerts and only they are "
                     "answered")

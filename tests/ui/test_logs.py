@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -51,7 +52,7 @@ from hsm.audit import AuditLog
 from tests.ui.conftest import log_in
 from tests.ui.panel_box import OPERATOR, READ_TOKEN, REPO, table_rows
 from ui import logs
-from ui.api_logs import CSV_COLUMNS, csv_lines
+from ui.api_logs import CSV_COLUMNS, csv_lines, json_lines
 from ui.auth.guard import SESSION_COOKIE
 from ui.logs import (
     BadLogQuery,
@@ -463,6 +464,19 @@ def test_a_csv_cell_never_starts_a_formula(box: Box) -> None:
     (row,) = list(csv.DictReader(io.StringIO(csv_lines(newest, header=True).decode())))
 
     assert row["text"] == "'=HYPERLINK(\"http://x\")"
+
+
+def test_a_whole_number_past_64_bits_in_a_detail_is_exported(box: Box) -> None:
+    """A user may type one (a chat id, say) and the activity log keep it."""
+    box.process("bot-1", "bot-1", "", logging.INFO, "a line")
+    (entry,) = everything(LogReader(box.data))[:1]
+    huge = dataclasses.replace(entry, detail={"chats": [2**70]})
+
+    (row,) = list(csv.DictReader(io.StringIO(csv_lines([huge], header=True).decode())))
+    (line,) = json_lines([huge]).decode().splitlines()
+
+    assert json.loads(row["detail"]) == {"chats": [2**70]}
+    assert json.loads(line)["detail"] == {"chats": [2**70]}
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to lay out the box's accounts")
