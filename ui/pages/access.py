@@ -16,10 +16,10 @@ from ui.auth.guard import Identity, client_address
 from ui.components.activity_card import ActivityCard
 from ui.components.allowlist_card import AllowlistCard
 from ui.components.banner import Banner
+from ui.components.page_header import page_header
 from ui.components.tokens_card import TokensCard
 from ui.components.users_card import UsersCard
 from ui.const import REFRESH_SECONDS
-from ui.pages.dashboard import LOGOUT_FORM
 from ui.panel import Panel
 
 
@@ -28,14 +28,7 @@ class AccessView:
 
     def __init__(self, admin: ActingAdmin) -> None:
         self._admin = admin
-        with ui.header().classes("items-center bg-blue-grey-9 px-6 gap-4"):
-            ui.label("MMBox").classes("text-h6")
-            ui.label("Access").classes("text-subtitle1 text-blue-grey-2")
-            ui.link("Dashboard", "/").classes("text-white")
-            ui.link("Settings", "/settings").classes("text-white")
-            ui.space()
-            ui.label(f"{admin.identity.name} ({admin.identity.role})").classes("text-body2")
-            ui.html(LOGOUT_FORM)
+        page_header("Access", admin.identity, (("Dashboard", "/"), ("Settings", "/settings")))
         with ui.column().classes("w-full max-w-screen-xl mx-auto gap-4"):
             self._banner = Banner("storage")
             self._users = UsersCard(admin)

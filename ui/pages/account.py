@@ -19,7 +19,7 @@ from ui.account import BotAccounts, SymbolAccount, read_accounts
 from ui.auth.guard import Identity
 from ui.components.banner import Banner
 from ui.components.formats import clock
-from ui.pages.dashboard import LOGOUT_FORM
+from ui.components.page_header import page_header
 from ui.panel import Panel
 
 DIFFERS = "bg-red-1"
@@ -81,13 +81,7 @@ class AccountView:
 
     def __init__(self, panel: Panel, identity: Identity, bots: list[str]) -> None:
         self._panel = panel
-        with ui.header().classes("items-center bg-blue-grey-9 px-6 gap-4"):
-            ui.label("MMBox").classes("text-h6")
-            ui.label("Exchange accounts").classes("text-subtitle1 text-blue-grey-2")
-            ui.link("Dashboard", "/").classes("text-white")
-            ui.space()
-            ui.label(f"{identity.name} ({identity.role})").classes("text-body2")
-            ui.html(LOGOUT_FORM)
+        page_header("Exchange accounts", identity)
         with ui.column().classes("w-full max-w-screen-xl mx-auto gap-4"):
             self._banner = Banner("warning")
             self._cards: dict[str, ui.column] = {}

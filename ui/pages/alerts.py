@@ -31,7 +31,7 @@ from ui.auth.guard import Identity, client_address
 from ui.components.banner import Banner
 from ui.components.change_prompts import confirmed
 from ui.components.model_form import ModelForm
-from ui.pages.dashboard import LOGOUT_FORM
+from ui.components.page_header import page_header
 from ui.panel import Panel
 
 CHATS = "telegram_chats"
@@ -110,13 +110,7 @@ class AlertsPage:
     def __init__(self, admin: ActingAlertsAdmin) -> None:
         self._admin = admin
         identity = admin.identity
-        with ui.header().classes("items-center bg-blue-grey-9 px-6 gap-4"):
-            ui.label("MMBox").classes("text-h6")
-            ui.label("Alerts").classes("text-subtitle1 text-blue-grey-2")
-            ui.link("Dashboard", "/").classes("text-white")
-            ui.space()
-            ui.label(f"{identity.name} ({identity.role})").classes("text-body2")
-            ui.html(LOGOUT_FORM)
+        page_header("Alerts", identity)
         with ui.column().classes("w-full max-w-screen-md mx-auto gap-4"):
             self._banner = Banner("notifications_off")
             with ui.card().classes("w-full").mark("alerts-settings"):

@@ -17,14 +17,11 @@ from ui.components.banner import Banner
 from ui.components.bot_card import BotCard
 from ui.components.formats import clock
 from ui.components.keyed_column import KeyedColumn
+from ui.components.page_header import HEADER_CLASSES, LOGOUT_FORM
 from ui.const import REFRESH_SECONDS
 from ui.panel import Panel
 from ui.setup_state import needs_setup
 from ui.snapshot import BoxSnapshot
-
-LOGOUT_FORM = ('<form method="post" action="/logout"><button type="submit" '
-               'class="q-btn q-btn--flat text-white">Log out</button></form>')
-"""A plain form, so logging out is a POST the guard checks like any other."""
 
 
 class Dashboard:
@@ -33,7 +30,7 @@ class Dashboard:
     def __init__(self, panel: Panel, identity: Identity) -> None:
         self._panel = panel
         self._identity = identity
-        with ui.header().classes("items-center bg-blue-grey-9 px-6 gap-4"):
+        with ui.header().classes(HEADER_CLASSES):
             ui.label("MMBox").classes("text-h6")
             self._asset = ui.label().classes("text-subtitle1 text-blue-grey-2")
             ui.space()

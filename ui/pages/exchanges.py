@@ -19,6 +19,7 @@ from ui.components.banner import Banner
 from ui.components.change_prompts import confirmed
 from ui.components.exchange_form import ExchangeForm, SavedAccount
 from ui.components.number_table import Column
+from ui.components.page_header import page_header
 from ui.components.revoke_table import RevokeTable
 from ui.const import REFRESH_SECONDS
 from ui.exchange_admin import (
@@ -32,7 +33,6 @@ from ui.exchange_admin import (
     PairPath,
     form_of,
 )
-from ui.pages.dashboard import LOGOUT_FORM
 from ui.panel import Panel
 
 ACCOUNT_COLUMNS = (
@@ -141,13 +141,7 @@ class ExchangesPage:
         self._markets: dict[str, list[str]] = {}
         """The markets of the asset each account's test found, offered when adding a pair."""
         identity = admin.identity
-        with ui.header().classes("items-center bg-blue-grey-9 px-6 gap-4"):
-            ui.label("MMBox").classes("text-h6")
-            ui.label("Exchanges").classes("text-subtitle1 text-blue-grey-2")
-            ui.link("Dashboard", "/").classes("text-white")
-            ui.space()
-            ui.label(f"{identity.name} ({identity.role})").classes("text-body2")
-            ui.html(LOGOUT_FORM)
+        page_header("Exchanges", identity)
         with ui.column().classes("w-full max-w-screen-xl mx-auto gap-4"):
             self._banner = Banner("storage")
             with ui.card().classes("w-full").mark("accounts-card"):

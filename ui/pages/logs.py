@@ -17,6 +17,7 @@ from appliance.store import appliance_db
 from appliance.store.database import StoreUnavailable, read_from
 from ui.auth.guard import Identity
 from ui.components.banner import Banner
+from ui.components.page_header import page_header
 from ui.const import REFRESH_SECONDS
 from ui.logs import (
     KIND_LABELS,
@@ -32,7 +33,6 @@ from ui.logs import (
     parse_cursor,
     stamp,
 )
-from ui.pages.dashboard import LOGOUT_FORM
 from ui.panel import Panel
 
 COLUMNS = [{"name": name, "label": label, "field": name, "align": "left", "style": style}
@@ -68,14 +68,7 @@ class LogsView:
         self._pages: list[LogKey | None] = [None]  # the `before` of each page gone through
         self._older: LogKey | None = None
         self._newest: LogKey | None = None
-        with ui.header().classes("items-center bg-blue-grey-9 px-6 gap-4"):
-            ui.label("MMBox").classes("text-h6")
-            ui.label("Logs").classes("text-subtitle1 text-blue-grey-2")
-            ui.link("Dashboard", "/").classes("text-white")
-            ui.link("Settings", "/settings").classes("text-white")
-            ui.space()
-            ui.label(f"{identity.name} ({identity.role})").classes("text-body2")
-            ui.html(LOGOUT_FORM)
+        page_header("Logs", identity, (("Dashboard", "/"), ("Settings", "/settings")))
         with ui.column().classes("w-full max-w-screen-xl mx-auto gap-2"):
             self._banner = Banner("report")
             with ui.row().classes("w-full items-end gap-3"):

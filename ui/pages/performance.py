@@ -17,7 +17,7 @@ from appliance.store.database import StoreUnavailable
 from appliance.vocabulary import Side
 from ui.auth.guard import Identity
 from ui.components.banner import Banner
-from ui.pages.dashboard import LOGOUT_FORM
+from ui.components.page_header import page_header
 from ui.panel import Panel
 from ui.performance import BotPerformance, PairSeries, PerformanceReader, Span, shared_reader
 from ui.snapshot import UnknownBot
@@ -99,13 +99,7 @@ class PerformanceView:
         self._reader = reader
         self._charts: dict[tuple[str, str], ui.echart] = {}
         self._summaries: dict[str, ui.label] = {}
-        with ui.header().classes("items-center bg-blue-grey-9 px-6 gap-4"):
-            ui.label("MMBox").classes("text-h6")
-            ui.label("Performance").classes("text-subtitle1 text-blue-grey-2")
-            ui.link("Dashboard", "/").classes("text-white")
-            ui.space()
-            ui.label(f"{identity.name} ({identity.role})").classes("text-body2")
-            ui.html(LOGOUT_FORM)
+        page_header("Performance", identity)
         with ui.column().classes("w-full max-w-screen-xl mx-auto gap-4"):
             self._banner = Banner("storage")
             try:

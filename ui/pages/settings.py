@@ -28,7 +28,7 @@ from ui.auth.guard import Identity, client_address
 from ui.components.banner import Banner
 from ui.components.history_card import ConfigChange, HistoryCard
 from ui.components.model_form import ModelForm
-from ui.pages.dashboard import LOGOUT_FORM
+from ui.components.page_header import page_header
 from ui.panel import Panel
 
 M = TypeVar("M", bound=BaseModel)
@@ -185,13 +185,7 @@ class SettingsView:
     def __init__(self, desk: SettingsDesk) -> None:
         self._desk = desk
         identity = desk.identity
-        with ui.header().classes("items-center bg-blue-grey-9 px-6 gap-4"):
-            ui.label("MMBox").classes("text-h6")
-            ui.label("Settings").classes("text-subtitle1 text-blue-grey-2")
-            ui.link("Dashboard", "/").classes("text-white")
-            ui.space()
-            ui.label(f"{identity.name} ({identity.role})").classes("text-body2")
-            ui.html(LOGOUT_FORM)
+        page_header("Settings", identity)
         with ui.column().classes("w-full max-w-screen-xl mx-auto gap-4"):
             banner = Banner("storage")
             if not identity.is_owner:

@@ -31,9 +31,9 @@ from ui.components.banner import Banner
 from ui.components.exchange_form import ExchangeForm, SavedAccount
 from ui.components.history_card import ConfigChange
 from ui.components.model_form import ModelForm
+from ui.components.page_header import page_header
 from ui.const import SymbolAction
 from ui.exchange_admin import ActingExchangeAdmin, Choice, ExchangeRefused, NewPair, form_of
-from ui.pages.dashboard import LOGOUT_FORM
 from ui.pages.settings import SettingsDesk
 from ui.panel import Panel
 from ui.setup_state import Step, covering, read_setup
@@ -61,13 +61,7 @@ class SetupWizard:
         self._acting = ActingSupervisor(panel.supervisor, identity, address)
         self._markets: list[str] = []
         self._setup = read_setup(panel.accounts.path)
-        with ui.header().classes("items-center bg-blue-grey-9 px-6 gap-4"):
-            ui.label("MMBox").classes("text-h6")
-            ui.label("Set up").classes("text-subtitle1 text-blue-grey-2")
-            ui.space()
-            ui.link("Dashboard", "/").classes("text-white")
-            ui.label(f"{identity.name} ({identity.role})").classes("text-body2")
-            ui.html(LOGOUT_FORM)
+        page_header("Set up", identity)
         with ui.column().classes("w-full max-w-screen-lg mx-auto gap-4"):
             self._banner = Banner("warning")
             with ui.stepper(value=TITLES[self._setup.resume]).props(
