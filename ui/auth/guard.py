@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from appliance.store.access import ApiToken, Role, TokenScope
@@ -153,6 +154,14 @@ def cookie_value(header: str, name: str) -> str | None:
         if sep and key == name:
             return value.strip().strip('"')
     return None
+
+
+def page_visitor(request: Request, page: str) -> tuple[Identity, Session]:
+    """Return who opened `page` and their session; the guard lets no page open without one."""
+    identity = request.state.identity
+    if not isinstance(identity, Identity) or identity.session is None:
+        raise RuntimeError(f"{page} was reached without a session")
+    return identity, identity.session
 
 
 def client_address(scope: Scope) -> str:

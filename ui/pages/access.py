@@ -12,7 +12,7 @@ from nicegui import ui
 
 from ui.access_admin import AccessRefused
 from ui.acting import ActingAdmin
-from ui.auth.guard import Identity, client_address
+from ui.auth.guard import client_address, page_visitor
 from ui.components.activity_card import ActivityCard
 from ui.components.allowlist_card import AllowlistCard
 from ui.components.banner import Banner
@@ -61,13 +61,11 @@ def add_access(panel: Panel) -> None:
 
     @ui.page("/access")
     def access_page(request: Request) -> None:
-        identity = request.state.identity
-        if not isinstance(identity, Identity) or identity.session is None:
-            raise RuntimeError("the access page was reached without a session")
+        identity, session = page_visitor(request, "the access page")
         if not identity.is_owner:
             ui.label("Only an owner may manage access; log in with an owner's key.")
             return
-        panel.watch.attach(identity.session, ui.context.client)
+        panel.watch.attach(session, ui.context.client)
         ui.query("body").classes("bg-grey-2")
         view = AccessView(ActingAdmin(panel, identity, client_address(request.scope)))
         ui.timer(REFRESH_SECONDS, view.refresh)

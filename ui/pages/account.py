@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from appliance.ipc import IpcError
 from appliance.store.database import StoreUnavailable
 from ui.account import BotAccounts, SymbolAccount, read_accounts
-from ui.auth.guard import Identity
+from ui.auth.guard import Identity, page_visitor
 from ui.components.banner import Banner
 from ui.components.formats import clock
 from ui.components.page_header import page_header
@@ -138,10 +138,8 @@ def add_account(panel: Panel) -> None:
 
     @ui.page("/account")
     async def account_page(request: Request) -> None:
-        identity = request.state.identity
-        if not isinstance(identity, Identity) or identity.session is None:
-            raise RuntimeError("the account page was reached without a session")
-        panel.watch.attach(identity.session, ui.context.client)
+        identity, session = page_visitor(request, "the account page")
+        panel.watch.attach(session, ui.context.client)
         ui.query("body").classes("bg-grey-2")
         try:
             bots = [bot.name for bot in panel.reader.snapshot().bots]

@@ -27,7 +27,7 @@ from ui.api_alerts import (
     SecretValue,
     secret_name,
 )
-from ui.auth.guard import Identity, client_address
+from ui.auth.guard import client_address, page_visitor
 from ui.components.banner import Banner
 from ui.components.change_prompts import confirmed
 from ui.components.model_form import ModelForm
@@ -185,9 +185,7 @@ def add_alerts(panel: Panel) -> None:
 
     @ui.page("/alerts")
     def alerts_page(request: Request) -> None:
-        identity = request.state.identity
-        if not isinstance(identity, Identity) or identity.session is None:
-            raise RuntimeError("the alerts page was reached without a session")
-        panel.watch.attach(identity.session, ui.context.client)
+        identity, session = page_visitor(request, "the alerts page")
+        panel.watch.attach(session, ui.context.client)
         ui.query("body").classes("bg-grey-2")
         AlertsPage(ActingAlertsAdmin(panel, identity, client_address(request.scope))).refresh()

@@ -12,7 +12,7 @@ from nicegui import ui
 from appliance.ipc import IpcError
 from appliance.store.database import StoreUnavailable
 from ui.acting import ActingSupervisor
-from ui.auth.guard import Identity
+from ui.auth.guard import Identity, page_visitor
 from ui.components.banner import Banner
 from ui.components.bot_card import BotCard
 from ui.components.formats import clock
@@ -129,12 +129,10 @@ def add_dashboard(panel: Panel) -> None:
 
     @ui.page("/")
     def dashboard(request: Request) -> RedirectResponse | None:
-        identity = request.state.identity
-        if not isinstance(identity, Identity) or identity.session is None:
-            raise RuntimeError("the dashboard was reached without a session")
+        identity, session = page_visitor(request, "the dashboard")
         if identity.is_owner and needs_setup(panel):
             return RedirectResponse("/setup", status_code=303)  # a new box: the wizard first
-        panel.watch.attach(identity.session, ui.context.client)
+        panel.watch.attach(session, ui.context.client)
         acting = ActingSupervisor(panel.supervisor, identity,
                                   request.client.host if request.client else "")
         ui.query("body").classes("bg-grey-2")

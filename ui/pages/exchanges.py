@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import Request
 from nicegui import ui
 
-from ui.auth.guard import Identity, client_address
+from ui.auth.guard import client_address, page_visitor
 from ui.components.banner import Banner
 from ui.components.change_prompts import confirmed
 from ui.components.exchange_form import ExchangeForm, SavedAccount
@@ -193,10 +193,8 @@ def add_exchanges(panel: Panel) -> None:
 
     @ui.page("/exchanges")
     async def exchanges_page(request: Request) -> None:
-        identity = request.state.identity
-        if not isinstance(identity, Identity) or identity.session is None:
-            raise RuntimeError("the exchanges page was reached without a session")
-        panel.watch.attach(identity.session, ui.context.client)
+        identity, session = page_visitor(request, "the exchanges page")
+        panel.watch.attach(session, ui.context.client)
         admin = ActingExchangeAdmin(panel, identity, client_address(request.scope))
         try:
             bots = admin.view().bots

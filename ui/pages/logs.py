@@ -15,7 +15,7 @@ from nicegui import run, ui
 from appliance.datadir import DataDir
 from appliance.store import appliance_db
 from appliance.store.database import StoreUnavailable, read_from
-from ui.auth.guard import Identity
+from ui.auth.guard import Identity, page_visitor
 from ui.components.banner import Banner
 from ui.components.page_header import page_header
 from ui.const import REFRESH_SECONDS
@@ -208,10 +208,8 @@ def add_logs(panel: Panel, datadir: DataDir) -> None:
 
     @ui.page("/logs")
     async def logs_page(request: Request) -> None:
-        identity = request.state.identity
-        if not isinstance(identity, Identity) or identity.session is None:
-            raise RuntimeError("the logs page was reached without a session")
-        panel.watch.attach(identity.session, ui.context.client)
+        identity, session = page_visitor(request, "the logs page")
+        panel.watch.attach(session, ui.context.client)
         ui.query("body").classes("bg-grey-2")
         view = LogsView(reader, identity, known_pairs(datadir))
         await view.newest()

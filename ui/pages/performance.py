@@ -15,7 +15,7 @@ from nicegui import run, ui
 from appliance.datadir import DataDir
 from appliance.store.database import StoreUnavailable
 from appliance.vocabulary import Side
-from ui.auth.guard import Identity
+from ui.auth.guard import Identity, page_visitor
 from ui.components.banner import Banner
 from ui.components.page_header import page_header
 from ui.panel import Panel
@@ -175,10 +175,8 @@ def add_performance(panel: Panel, datadir: DataDir) -> None:
 
     @ui.page("/performance")
     async def performance_page(request: Request) -> None:
-        identity = request.state.identity
-        if not isinstance(identity, Identity) or identity.session is None:
-            raise RuntimeError("the performance page was reached without a session")
-        panel.watch.attach(identity.session, ui.context.client)
+        identity, session = page_visitor(request, "the performance page")
+        panel.watch.attach(session, ui.context.client)
         ui.query("body").classes("bg-grey-2")
         view = PerformanceView(reader, identity)
         await view.refresh()

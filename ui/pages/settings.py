@@ -24,7 +24,7 @@ from appliance.store import appliance_db
 from appliance.store.appliance_db import Pair
 from appliance.store.database import StoreUnavailable, read_from
 from ui.acting import record
-from ui.auth.guard import Identity, client_address
+from ui.auth.guard import Identity, client_address, page_visitor
 from ui.components.banner import Banner
 from ui.components.history_card import ConfigChange, HistoryCard
 from ui.components.model_form import ModelForm
@@ -232,9 +232,7 @@ def add_settings(panel: Panel) -> None:
 
     @ui.page("/settings")
     def settings_page(request: Request) -> None:
-        identity = request.state.identity
-        if not isinstance(identity, Identity) or identity.session is None:
-            raise RuntimeError("the settings page was reached without a session")
-        panel.watch.attach(identity.session, ui.context.client)
+        identity, session = page_visitor(request, "the settings page")
+        panel.watch.attach(session, ui.context.client)
         ui.query("body").classes("bg-grey-2")
         SettingsView(SettingsDesk(panel, identity, client_address(request.scope)))

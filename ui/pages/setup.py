@@ -26,7 +26,7 @@ from appliance.risk.limits import RiskLimits
 from appliance.store.appliance_db import Pair
 from appliance.store.database import StoreUnavailable
 from ui.acting import ActingSupervisor
-from ui.auth.guard import Identity, client_address
+from ui.auth.guard import Identity, client_address, page_visitor
 from ui.components.banner import Banner
 from ui.components.exchange_form import ExchangeForm, SavedAccount
 from ui.components.history_card import ConfigChange
@@ -323,13 +323,11 @@ def add_setup(panel: Panel, datadir: DataDir) -> None:
 
     @ui.page("/setup")
     async def setup_page(request: Request) -> None:
-        identity = request.state.identity
-        if not isinstance(identity, Identity) or identity.session is None:
-            raise RuntimeError("the setup wizard was reached without a session")
+        identity, session = page_visitor(request, "the setup wizard")
         if not identity.is_owner:
             ui.label("Only an owner sets the box up; log in with an owner's key.")
             return
-        panel.watch.attach(identity.session, ui.context.client)
+        panel.watch.attach(session, ui.context.client)
         ui.query("body").classes("bg-grey-2")
         address = client_address(request.scope)
         choices = await ActingExchangeAdmin(panel, identity, address).catalog()

@@ -19,7 +19,7 @@ from nicegui import ui
 from appliance.datadir import DataDir
 from appliance.ipc import IpcError
 from provisioning.tls import fingerprint
-from ui.auth.guard import Identity
+from ui.auth.guard import page_visitor
 from ui.panel import Panel
 
 LICENSE_FIELDS = (("serial", "Serial"), ("asset", "Asset"), ("tier", "Tier"),
@@ -68,10 +68,8 @@ def add_system(panel: Panel, datadir: DataDir) -> None:
 
     @ui.page("/system")
     async def system(request: Request) -> None:
-        identity = request.state.identity
-        if not isinstance(identity, Identity) or identity.session is None:
-            raise RuntimeError("the system page was reached without a session")
-        panel.watch.attach(identity.session, ui.context.client)
+        _, session = page_visitor(request, "the system page")
+        panel.watch.attach(session, ui.context.client)
         ui.query("body").classes("bg-grey-2")
         with ui.header().classes("items-center bg-blue-grey-9 px-6 gap-4"):
             ui.link("MMBox", "/").classes("text-h6 text-white no-underline")
